@@ -1,0 +1,220 @@
+"""The embedded default store: one SQLite file shared by every process on the machine.
+
+Compression (which stores originals) and retrieval (which reads them) often run in
+different processes -- a proxy worker, a CLI, the app's own agent loop -- so the default
+store is a file, not memory. It lives at:
+
+* ``$HEADROOM_CCR_PATH`` when set (the only setting read from the environment);
+* else ``$XDG_DATA_HOME/headroom/ccr.sqlite3`` or ``~/.local/share/headroom/ccr.sqlite3``
+  on Linux and other POSIX systems;
+* ``~/Library/Application Support/headroom/ccr.sqlite3`` on macOS;
+* ``%LOCALAPPDATA%\\headroom\\ccr.sqlite3`` on Windows.
+
+``put`` runs inside ``compress``, so it is one short statement in WAL mode with
+``synchronous=NORMAL`` (no fsync per put); expiry and the size cap are enforced by
+housekeeping every ``maintain_every`` puts rather than on each call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from headroom.ccr.markers import REF_LEN, make_ref
+from headroom.ccr.store import DEFAULT_TTL, Entry
+
+__all__ = ["DEFAULT_MAX_BYTES", "ENV_PATH", "SQLiteStore", "default_path"]
+
+#: Environment variable that overrides the default database path.
+ENV_PATH = "HEADROOM_CCR_PATH"
+#: Default cap on stored originals (their UTF-8 bytes); oldest entries go first.
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+_MAX_REF_LEN = 64  # a SHA-256 hex digest has no more digits to add
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS ccr_entries (ref TEXT PRIMARY KEY, created REAL NOT NULL, size INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, meta TEXT NOT NULL, original BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ccr_entries_created ON ccr_entries (created, size)",
+)
+# One atomic statement: insert, or refresh the same content, or change nothing (a
+# collision: the ref is taken by different content, and the caller tries a longer ref).
+_UPSERT = """
+INSERT INTO ccr_entries (ref, created, size, kind, meta, original) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (ref) DO UPDATE SET created = excluded.created, kind = excluded.kind, meta = excluded.meta
+WHERE ccr_entries.original = excluded.original
+"""
+
+
+def default_path() -> Path:
+    """Where the default store lives (see the module docstring)."""
+    override = os.environ.get(ENV_PATH)
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "headroom" / "ccr.sqlite3"
+
+
+class SQLiteStore:
+    """:class:`~headroom.ccr.store.Store` in one SQLite file, safe across threads and processes.
+
+    Threads share one connection behind a lock; processes coordinate through SQLite's
+    WAL locking with a generous busy timeout. A forked child opens its own connection.
+    ``max_bytes`` bounds the stored originals' bytes at each housekeeping pass (the
+    file keeps its pages for reuse rather than shrinking). ``clock`` is injectable for
+    tests. After :meth:`close` the store reopens on next use.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, ttl: float | None = DEFAULT_TTL,
+                 max_bytes: int | None = DEFAULT_MAX_BYTES, *, maintain_every: int = 256,
+                 busy_timeout: float = 30.0, clock: Callable[[], float] = time.time) -> None:
+        self.path = str(default_path() if path is None else path)
+        self.ttl = ttl
+        self.max_bytes = max_bytes
+        self.maintain_every = max(1, maintain_every)
+        self.busy_timeout = busy_timeout
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._conn: sqlite3.Connection | None = None
+        self._puts = 0
+        with self._session() as conn:  # open now so a bad path fails here, not mid-compress
+            self._maintain(conn)
+
+    # -- Store protocol ---------------------------------------------------------------
+
+    def put(self, original: str, kind: str = "text", meta: Mapping[str, Any] | None = None) -> str:
+        data = original.encode("utf-8", "surrogatepass")
+        meta_json = json.dumps(dict(meta), default=str, separators=(",", ":")) if meta else "{}"
+        now = self.clock()
+        length = REF_LEN
+        with self._session() as conn:
+            while True:
+                ref = make_ref(original, length)
+                if conn.execute(_UPSERT, (ref, now, len(data), kind, meta_json, data)).rowcount == 1:
+                    break
+                length += 4
+                if length > _MAX_REF_LEN:
+                    raise RuntimeError(f"no free ref for content (full SHA-256 {ref} is taken)")
+            self._puts += 1
+            if self._puts % self.maintain_every == 0:
+                self._maintain(conn)
+        return ref
+
+    def get(self, ref: str) -> Entry | None:
+        with self._session() as conn:
+            row = conn.execute("SELECT created, kind, meta, original FROM ccr_entries WHERE ref = ?",
+                               (ref,)).fetchone()
+        if row is None:
+            return None
+        created, kind, meta, original = row
+        if self.ttl is not None and created < self.clock() - self.ttl:
+            return None
+        if isinstance(original, bytes):
+            original = original.decode("utf-8", "surrogatepass")
+        return Entry(ref, original, kind, json.loads(meta) if meta else {}, created)
+
+    # -- extras -----------------------------------------------------------------------
+
+    def maintain(self) -> None:
+        """Drop expired entries and evict the oldest past ``max_bytes`` now."""
+        with self._session() as conn:
+            self._maintain(conn)
+
+    def total_bytes(self) -> int:
+        """Bytes of all stored originals (expired ones included until housekeeping)."""
+        with self._session() as conn:
+            return int(conn.execute("SELECT COALESCE(SUM(size), 0) FROM ccr_entries").fetchone()[0])
+
+    def __len__(self) -> int:
+        cutoff = float("-inf") if self.ttl is None else self.clock() - self.ttl
+        with self._session() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM ccr_entries WHERE created >= ?", (cutoff,)).fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r}, ttl={self.ttl!r}, max_bytes={self.max_bytes!r})"
+
+    # -- internals --------------------------------------------------------------------
+
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        if self._pid != os.getpid():
+            # Forked: the parent's connection (and maybe its lock) must not be used here.
+            self._pid, self._conn, self._lock = os.getpid(), None, threading.Lock()
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            yield self._conn
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            # Switching a new file to WAL can report "locked" without waiting while another
+            # process creates it at the same moment, so retry within the busy timeout.
+            deadline = time.monotonic() + self.busy_timeout
+            while True:
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.execute("BEGIN IMMEDIATE")
+                    for statement in _SCHEMA:
+                        conn.execute(statement)
+                    conn.execute("COMMIT")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _maintain(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if self.ttl is not None:
+                conn.execute("DELETE FROM ccr_entries WHERE created < ?", (self.clock() - self.ttl,))
+            if self.max_bytes is not None:
+                excess = conn.execute("SELECT COALESCE(SUM(size), 0) FROM ccr_entries").fetchone()[0] - self.max_bytes
+                if excess > 0:
+                    doomed: list[tuple[int]] = []
+                    for rowid, size in conn.execute("SELECT rowid, size FROM ccr_entries ORDER BY created, rowid"):
+                        doomed.append((rowid,))
+                        excess -= size
+                        if excess <= 0:
+                            break
+                    conn.executemany("DELETE FROM ccr_entries WHERE rowid = ?", doomed)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

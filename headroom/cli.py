@@ -1,0 +1,112 @@
+"""``headroom`` command line: compress a file, retrieve a ref."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+from headroom import __version__
+from headroom.config import Config
+from headroom.pipeline import compress
+from headroom.result import CompressResult
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def _as_conversation(text: str, question: str) -> tuple[list[Any], str, dict[str, Any] | None]:
+    """(messages, key, envelope): a messages list, a request body with ``messages`` or
+    ``input``, a bench case, or raw tool output (wrapped as one tool result)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, list) and data and all(isinstance(m, dict) and ("role" in m or "type" in m) for m in data):
+        return data, "", None
+    if isinstance(data, dict):
+        for key in ("messages", "input"):
+            if isinstance(data.get(key), list):
+                return data[key], key, data
+    return [
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": None,
+         "tool_calls": [{"id": "call_cli", "type": "function", "function": {"name": "input", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_cli", "content": text},
+    ], "raw", None
+
+
+def _table(result: CompressResult, out: TextIO) -> None:
+    rows = [("message", "kind", "strategy", "before", "after", "saved", "ms")]
+    for u in result.units:
+        saved = f"{u.tokens_saved / u.tokens_before:.0%}" if u.tokens_before else "-"
+        rows.append((f"[{u.index}]", u.kind, u.strategy, f"{u.tokens_before:,}", f"{u.tokens_after:,}", saved,
+                     f"{u.ms:.1f}"))
+    rows.append(("total", "", "", f"{result.tokens_before:,}", f"{result.tokens_after:,}",
+                 f"{result.compression_ratio:.0%}", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        out.write("  ".join(c.rjust(w) if i >= 3 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                  + "\n")
+
+
+def _cmd_compress(args: argparse.Namespace) -> int:
+    messages, key, envelope = _as_conversation(_read(args.file), args.question or "")
+    model = args.model or (envelope or {}).get("model") or "gpt-4o"
+    cfg = Config(format=args.format, lossless_only=args.lossless_only, min_unit_tokens=args.min_tokens)
+    result = compress(messages, model, config=cfg)
+    if key == "raw":
+        sys.stdout.write(result.messages[-1]["content"])
+    elif envelope is not None:
+        sys.stdout.write(json.dumps({**envelope, key: result.messages}, ensure_ascii=False, indent=args.indent))
+    else:
+        sys.stdout.write(json.dumps(result.messages, ensure_ascii=False, indent=args.indent))
+    sys.stdout.write("\n")
+    if not args.quiet:
+        _table(result, sys.stderr)
+    return 0
+
+
+def _cmd_retrieve(args: argparse.Namespace) -> int:
+    from headroom.ccr.retrieve import retrieve
+
+    try:
+        sys.stdout.write(retrieve(args.ref, args.query) + "\n")
+    except KeyError as exc:
+        sys.stderr.write(f"headroom: {exc.args[0]}\n")
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="headroom", description="Compress what LLM apps send to the model.")
+    parser.add_argument("--version", action="version", version=f"headroom {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compress", help="compress a messages JSON (any format) or a raw tool output")
+    p.add_argument("file", help="path, or - for standard input")
+    p.add_argument("--model", help="model to count tokens for (default: the request's, else gpt-4o)")
+    p.add_argument("--format", default="auto", choices=["auto", "openai", "anthropic", "responses"])
+    p.add_argument("--question", help="for raw tool output: the question it was fetched for")
+    p.add_argument("--lossless-only", action="store_true", help="only lossless transforms")
+    p.add_argument("--min-tokens", type=int, default=Config.min_unit_tokens, help="skip smaller units")
+    p.add_argument("--indent", type=int, default=None, help="indent the JSON output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no table on stderr")
+    p.set_defaults(func=_cmd_compress)
+
+    r = sub.add_parser("retrieve", help="print the original content behind a marker's ref")
+    r.add_argument("ref")
+    r.add_argument("--query", help="only rows/lines matching this")
+    r.set_defaults(func=_cmd_retrieve)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

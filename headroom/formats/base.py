@@ -1,0 +1,88 @@
+"""The conversation model: provider messages <-> compressible units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Path = tuple[str | int, ...]
+Source = Literal["tool", "user"]
+
+#: Longest question text handed to compressors (head and tail are kept).
+QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One compressible string inside the conversation.
+
+    ``path`` leads from ``messages[index]`` to the string, e.g. ``("content", 1, "content")``
+    for the string content of the second block of an Anthropic message.
+    """
+
+    index: int
+    path: Path
+    text: str
+    source: Source
+    tool_name: str | None
+    question: str
+
+
+def get_path(obj: Any, path: Path) -> Any:
+    for key in path:
+        obj = obj[key]
+    return obj
+
+
+def set_path(message: dict[str, Any], path: Path, value: str) -> dict[str, Any]:
+    """A copy of ``message`` with the string at ``path`` replaced; shares untouched parts."""
+    if not path:
+        raise ValueError("empty path")
+    top = dict(message)
+    node: Any = top
+    for key in path[:-1]:
+        child = node[key]
+        child = list(child) if isinstance(child, list) else dict(child)
+        node[key] = child
+        node = child
+    node[path[-1]] = value
+    return top
+
+
+def clip_question(text: str) -> str:
+    text = text.strip()
+    if len(text) <= QUESTION_CHARS:
+        return text
+    half = QUESTION_CHARS // 2
+    return text[:half] + "\n" + text[-half:]
+
+
+def where(index: int, field: str) -> str:
+    return f"messages[{index}].{field}" if field else f"messages[{index}]"
+
+
+def require_dict(message: Any, index: int) -> dict[str, Any]:
+    if not isinstance(message, dict):
+        raise TypeError(f"messages[{index}] must be a dict, got {type(message).__name__}")
+    return message
+
+
+def require_role(message: dict[str, Any], index: int, roles: frozenset[str]) -> str:
+    if "role" not in message:
+        raise ValueError(f"messages[{index}] has no 'role' field")
+    role = message["role"]
+    if not isinstance(role, str) or role not in roles:
+        raise ValueError(f"messages[{index}].role is {role!r}; expected one of {sorted(roles)}")
+    return role
+
+
+def text_parts(content: Any, text_types: frozenset[str]) -> list[tuple[Path, str]]:
+    """(path, text) of every text part of a string-or-parts content."""
+    if isinstance(content, str):
+        return [((), content)]
+    out: list[tuple[Path, str]] = []
+    if isinstance(content, list):
+        for i, part in enumerate(content):
+            if isinstance(part, dict) and part.get("type") in text_types and isinstance(part.get("text"), str):
+                out.append(((i, "text"), part["text"]))
+    return out

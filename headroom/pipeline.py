@@ -1,0 +1,189 @@
+"""``compress()``: find the compressible units, route each to its compressor, keep the
+protocol intact and never let a unit grow or an internal error reach the caller."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from headroom.ccr.markers import has_marker
+from headroom.ccr.store import Store
+from headroom.ccr.tool import TOOL_NAME, tool_definition
+from headroom.compressors import compressor_for
+from headroom.compressors.base import Compressed
+from headroom.compressors.numbered import renumber, split_numbered
+from headroom.config import DEFAULT_CONFIG, Config
+from headroom.formats import module_for, set_path
+from headroom.formats.base import Unit
+from headroom.hooks import CompressEvent, HookContext, Hooks
+from headroom.kinds import Detection
+from headroom.result import CompressResult, UnitRecord
+from headroom.tokens import encoding_for_model
+
+__all__ = ["compress", "run_compressor"]
+
+log = logging.getLogger("headroom")
+
+
+def compress(
+    messages: Sequence[Any],
+    model: str | None = None,
+    *,
+    config: Config | None = None,
+    hooks: Hooks | None = None,
+    store: Store | None = None,
+    **options: Any,
+) -> CompressResult:
+    """Compress the tool outputs in ``messages``; return the same format with fewer tokens.
+
+    ``options`` override single :class:`Config` fields (``compress(m, "gpt-4o",
+    lossless_only=True)``). The caller's list is never mutated. Raises ``TypeError`` or
+    ``ValueError`` naming the offending message for malformed input; never raises for
+    content it fails to compress (that unit is sent as it was).
+    """
+    started = time.perf_counter()
+    cfg = (config or DEFAULT_CONFIG).with_(**options) if options else (config or DEFAULT_CONFIG)
+    if not isinstance(messages, (list, tuple)):
+        raise TypeError(f"messages must be a list of message dicts, got {type(messages).__name__}")
+    msgs = list(messages)
+    module = module_for(cfg.format, msgs)
+    fmt: str = module.NAME
+    module.validate(msgs)
+    if hooks is not None:
+        msgs = list(hooks.pre_compress(msgs, HookContext(model, fmt, cfg)))
+        module.validate(msgs)
+
+    counter = _Counter(model)
+    out = list(msgs)
+    records: list[UnitRecord] = []
+    refs: list[str] = []
+    for unit in module.units(msgs, user_text=cfg.compress_user_messages):
+        record, new_text = _compress_unit(unit, cfg, hooks, store, counter)
+        if record is None:
+            continue
+        records.append(record)
+        if new_text is not None:
+            out[unit.index] = set_path(out[unit.index], unit.path, new_text)
+            refs.extend(r for r in record.refs if r not in refs)
+
+    before = sum(counter.count(t) for t in _visible(module, msgs))
+    after = before - sum(r.tokens_saved for r in records if r.changed)
+    result = CompressResult(out, before, after, fmt, model, records, refs,
+                            [tool_definition(fmt)] if refs else [])
+    if hooks is not None:
+        hooks.post_compress(CompressEvent(model, result, (time.perf_counter() - started) * 1000))
+    return result
+
+
+def _visible(module: Any, msgs: list[Any]) -> Any:
+    for msg in msgs:
+        yield from module.visible_texts(msg)
+
+
+class _Counter:
+    """Counts each distinct string object once per call (unit texts are counted while
+    compressing and reused for the conversation total)."""
+
+    def __init__(self, model: str | None) -> None:
+        self._encode = encoding_for_model(model).encode_ordinary
+        self._memo: dict[int, tuple[str, int]] = {}
+
+    def count(self, text: str) -> int:
+        if not text:
+            return 0
+        hit = self._memo.get(id(text))
+        if hit is not None and hit[0] is text:
+            return hit[1]
+        n = len(self._encode(text))
+        self._memo[id(text)] = (text, n)
+        return n
+
+
+def _excluded(name: str | None, patterns: tuple[str, ...]) -> bool:
+    return name is not None and any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _compress_unit(unit: Unit, cfg: Config, hooks: Hooks | None, store: Store | None,
+                   counter: _Counter) -> tuple[UnitRecord | None, str | None]:
+    """(record, new text or None). No record for units below the size floor."""
+    floor = cfg.min_user_message_tokens if unit.source == "user" else cfg.min_unit_tokens
+    if len(unit.text.encode("utf-8", "surrogatepass")) < floor:  # a token is at least one byte
+        return None, None
+    n = counter.count(unit.text)
+    if n < floor:
+        return None, None
+    started = time.perf_counter()
+
+    def record(kind: str, strategy: str, after: int = n, refs: tuple[str, ...] = (),
+               error: str | None = None) -> UnitRecord:
+        ms = (time.perf_counter() - started) * 1000
+        return UnitRecord(unit.index, unit.path, unit.source, unit.tool_name, kind, strategy, n, after, ms,
+                          refs, error)
+
+    if unit.tool_name == TOOL_NAME:
+        return record("-", "skipped:retrieval-result"), None
+    if _excluded(unit.tool_name, cfg.exclude_tools):
+        return record("-", "skipped:excluded-tool"), None
+    if has_marker(unit.text):
+        return record("-", "skipped:already-compressed"), None
+    kind = "-"
+    try:
+        from headroom.router import detect
+
+        detection = detect(unit.text)
+        kind = detection.label
+        unit_cfg = cfg
+        if hooks is not None:
+            policy = hooks.unit_policy(unit, detection.kind.value)
+            if policy is not None and policy.skip:
+                return record(kind, "skipped:policy"), None
+            if policy is not None and policy.keep_scale != 1.0:
+                unit_cfg = cfg.with_(keep_scale=cfg.keep_scale * policy.keep_scale)
+        comp = run_compressor(detection, unit.text, unit.question, unit_cfg)
+        if cfg.lossless_only and comp.omissions:
+            raise RuntimeError(f"{comp.strategy} dropped content although lossless_only is set")
+        after = counter.count(comp.text)
+        if after >= n:
+            return record(kind, "unchanged"), None
+        text, refs = _store_omissions(comp, store)
+    except Exception as exc:  # fail open: this unit goes out as it was
+        log.warning("headroom: compressing messages[%d] (%s) failed; sent unchanged: %s: %s",
+                    unit.index, kind, type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        return record(kind, "error", error=f"{type(exc).__name__}: {exc}"), None
+    if text is not comp.text:
+        after = counter.count(text)
+    return record(kind, comp.strategy, after, refs), text
+
+
+def run_compressor(detection: Detection, text: str, question: str, cfg: Config) -> Compressed:
+    """Run the compressor for ``detection``; numbered file reads keep their line numbers."""
+    compressor = compressor_for(detection.kind)
+    if detection.numbered:
+        split = split_numbered(text)
+        if split is not None:
+            prefixes, body = split
+            comp = compressor("\n".join(body), question, cfg)
+            return Compressed(renumber(prefixes, body, comp.text), comp.strategy, comp.omissions)
+    return compressor(text, question, cfg)
+
+
+def _store_omissions(comp: Compressed, store: Store | None) -> tuple[str, tuple[str, ...]]:
+    """Put every omitted original in the store; fix up any ref the store had to lengthen."""
+    if not comp.omissions:
+        return comp.text, ()
+    if store is None:
+        from headroom.ccr import default_store
+
+        store = default_store()
+    text = comp.text
+    refs: list[str] = []
+    for omission in comp.omissions:
+        ref = store.put(omission.original, omission.kind)
+        if ref != omission.ref:
+            text = text.replace(f"ref={omission.ref}]", f"ref={ref}]")
+        if ref not in refs:
+            refs.append(ref)
+    return text, tuple(refs)

@@ -1,0 +1,92 @@
+"""Offline token counting.
+
+OpenAI models get their exact tiktoken encoding. Other families (Claude, Gemini, Llama,
+Mistral, ...) have no public offline tokenizer, so they are *estimated* with o200k_base,
+which lands within a few percent of their real counts on English text and code.
+
+The BPE files ship inside the package (``headroom/_bpe``), so counting never touches the
+network: tiktoken's own loader would download them on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import tiktoken
+
+__all__ = ["count_text", "count_tokens", "encoding_for_model", "encoding_name_for_model"]
+
+_BPE_DIR = Path(__file__).parent / "_bpe"
+_LOCK = threading.Lock()
+
+# Prefixes of OpenAI models that still use cl100k_base; everything else OpenAI (gpt-4o,
+# gpt-4.1, gpt-5, o-series) and every non-OpenAI family uses o200k_base.
+_CL100K_PREFIXES = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada")
+_O200K_OPENAI_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
+
+
+def encoding_name_for_model(model: str | None) -> str:
+    """The encoding used to count ``model``'s tokens (exact for OpenAI, estimate otherwise)."""
+    name = (model or "").lower().rsplit("/", 1)[-1]
+    if name.startswith(_O200K_OPENAI_PREFIXES):
+        return "o200k_base"
+    if name.startswith(_CL100K_PREFIXES):
+        return "cl100k_base"
+    return "o200k_base"
+
+
+def _load_ranks(path: Path) -> dict[bytes, int]:
+    import base64
+
+    ranks: dict[bytes, int] = {}
+    for line in path.read_bytes().splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+@cache
+def _encoding(name: str) -> tiktoken.Encoding:
+    """Build ``name`` from the bundled BPE file, with tiktoken's own regex and specials."""
+    import tiktoken_ext.openai_public as public
+
+    ranks = _load_ranks(_BPE_DIR / f"{name}.tiktoken")
+    with _LOCK:  # the constructor calls its module-level loader: point it at our file
+        original = public.load_tiktoken_bpe
+        public.load_tiktoken_bpe = lambda *_a, **_k: ranks
+        try:
+            params = public.ENCODING_CONSTRUCTORS[name]()
+        finally:
+            public.load_tiktoken_bpe = original
+    return tiktoken.Encoding(**params)
+
+
+def encoding_for_model(model: str | None) -> tiktoken.Encoding:
+    return _encoding(encoding_name_for_model(model))
+
+
+def count_text(text: str, model: str | None = None) -> int:
+    """Tokens in ``text``; special-token strings count as ordinary text."""
+    if not text:
+        return 0
+    return len(encoding_for_model(model).encode_ordinary(text))
+
+
+def count_tokens(value: str | Iterable[Any], model: str | None = None) -> int:
+    """Tokens in a string, or in all the text a model sees in a list of messages.
+
+    For messages this counts the same text that ``compress`` counts: message contents,
+    text blocks, tool results, tool-call names and arguments, thinking text. Role and
+    framing overhead is not included.
+    """
+    if isinstance(value, str):
+        return count_text(value, model)
+    from headroom.formats import visible_texts
+
+    enc = encoding_for_model(model)
+    return sum(len(enc.encode_ordinary(t)) for t in visible_texts(list(value)) if t)
