@@ -134,6 +134,37 @@ def test_sqlite_put_again_refreshes_ttl(tmp_path: Path) -> None:
     assert store.get(ref) is not None
 
 
+def test_sqlite_repeat_put_renews_only_when_getting_old(tmp_path: Path) -> None:
+    clock = Clock()
+    store = SQLiteStore(tmp_path / "ccr.sqlite3", ttl=80, clock=clock)
+    ref = store.put("again and again")
+    clock.now += 5
+    store.put("again and again")  # younger than ttl/8: no rewrite of the row
+    assert store.get(ref).created == 1_000_000.0  # type: ignore[union-attr]
+    clock.now += 10
+    store.put("again and again")
+    assert store.get(ref).created == 1_000_015.0  # type: ignore[union-attr]
+
+
+def _put_in_child(store: SQLiteStore, results: Any) -> None:
+    results.put(store.put("written by a forked child"))
+
+
+@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork")
+def test_sqlite_store_survives_fork(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "ccr.sqlite3")
+    store.put("parent before fork")
+    ctx = mp.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=_put_in_child, args=(store, results))
+    child.start()
+    ref = results.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert store.get(ref).original == "written by a forked child"  # type: ignore[union-attr]
+    assert store.get(make_ref("parent before fork")) is not None
+
+
 def test_sqlite_expired_collision_is_not_overwritten(tmp_path: Path, colliding_refs: None) -> None:
     clock = Clock()
     store = SQLiteStore(tmp_path / "ccr.sqlite3", ttl=60, clock=clock)

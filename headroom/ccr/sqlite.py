@@ -10,8 +10,9 @@ store is a file, not memory. It lives at:
 * ``~/Library/Application Support/headroom/ccr.sqlite3`` on macOS;
 * ``%LOCALAPPDATA%\\headroom\\ccr.sqlite3`` on Windows.
 
-``put`` runs inside ``compress``, so it is one short statement in WAL mode with
-``synchronous=NORMAL`` (no fsync per put); expiry and the size cap are enforced by
+``put`` runs inside ``compress``, so it is one short statement (plus a read when the
+same content is stored again) in WAL mode with ``synchronous=NORMAL``: no fsync per put,
+only at SQLite's periodic WAL checkpoints. Expiry and the size cap are enforced by
 housekeeping every ``maintain_every`` puts rather than on each call.
 """
 
@@ -44,13 +45,14 @@ _SCHEMA = (
     " kind TEXT NOT NULL, meta TEXT NOT NULL, original BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ccr_entries_created ON ccr_entries (created, size)",
 )
-# One atomic statement: insert, or refresh the same content, or change nothing (a
-# collision: the ref is taken by different content, and the caller tries a longer ref).
+# One atomic statement: insert, or refresh the same content's age when it is getting old
+# (rewriting a row rewrites its whole original, so not on every put), or change nothing.
 _UPSERT = """
 INSERT INTO ccr_entries (ref, created, size, kind, meta, original) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (ref) DO UPDATE SET created = excluded.created, kind = excluded.kind, meta = excluded.meta
-WHERE ccr_entries.original = excluded.original
+ON CONFLICT (ref) DO UPDATE SET created = excluded.created
+WHERE ccr_entries.original = excluded.original AND ccr_entries.created < ?
 """
+_SAME = "SELECT original = ? FROM ccr_entries WHERE ref = ?"
 
 
 def default_path() -> Path:
@@ -73,8 +75,9 @@ class SQLiteStore:
     Threads share one connection behind a lock; processes coordinate through SQLite's
     WAL locking with a generous busy timeout. A forked child opens its own connection.
     ``max_bytes`` bounds the stored originals' bytes at each housekeeping pass (the
-    file keeps its pages for reuse rather than shrinking). ``clock`` is injectable for
-    tests. After :meth:`close` the store reopens on next use.
+    file keeps its pages for reuse rather than shrinking). Storing the same content
+    again renews its TTL once it is an eighth of the TTL old. ``clock`` is injectable
+    for tests. After :meth:`close` the store reopens on next use.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, ttl: float | None = DEFAULT_TTL,
@@ -99,13 +102,20 @@ class SQLiteStore:
         data = original.encode("utf-8", "surrogatepass")
         meta_json = json.dumps(dict(meta), default=str, separators=(",", ":")) if meta else "{}"
         now = self.clock()
+        renew_before = float("-inf") if self.ttl is None else now - self.ttl / 8
         length = REF_LEN
         with self._session() as conn:
             while True:
                 ref = make_ref(original, length)
-                if conn.execute(_UPSERT, (ref, now, len(data), kind, meta_json, data)).rowcount == 1:
+                args = (ref, now, len(data), kind, meta_json, data, renew_before)
+                if conn.execute(_UPSERT, args).rowcount == 1:
                     break
-                length += 4
+                same = conn.execute(_SAME, (data, ref)).fetchone()
+                if same is None:
+                    continue  # evicted in between by another process: try this ref again
+                if same[0]:
+                    break  # stored recently with the same content
+                length += 4  # taken by different content
                 if length > _MAX_REF_LEN:
                     raise RuntimeError(f"no free ref for content (full SHA-256 {ref} is taken)")
             self._puts += 1
@@ -171,7 +181,7 @@ class SQLiteStore:
             yield self._conn
 
     def _connect(self) -> sqlite3.Connection:
-        if self.path != ":memory:" and not self.path.startswith("file:"):
+        if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                check_same_thread=False)
@@ -183,6 +193,7 @@ class SQLiteStore:
                 try:
                     conn.execute("PRAGMA journal_mode=WAL")
                     conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.execute("PRAGMA journal_size_limit=67108864")  # shrink the WAL after a burst
                     conn.execute("BEGIN IMMEDIATE")
                     for statement in _SCHEMA:
                         conn.execute(statement)
@@ -218,3 +229,4 @@ class SQLiteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+

@@ -16,17 +16,17 @@ from headroom.kinds import Kind
 __all__ = ["ROUTES", "Compressed", "Compressor", "Omission", "compressor_for"]
 
 ROUTES: dict[Kind, str] = {
-    Kind.JSON: "headroom.compressors.lossless:json_minify",
-    Kind.JSONL: "headroom.compressors.lossless:json_minify",
-    Kind.LOGS: "headroom.compressors.lossless:fold",
-    Kind.TEST_OUTPUT: "headroom.compressors.lossless:fold",
-    Kind.SEARCH: "headroom.compressors.lossless:fold",
-    Kind.DIFF: "headroom.compressors.lossless:fold",
+    Kind.JSON: "headroom.compressors.json_crush:compress",
+    Kind.JSONL: "headroom.compressors.json_crush:compress_jsonl",
+    Kind.LOGS: "headroom.compressors.logs:compress",
+    Kind.TEST_OUTPUT: "headroom.compressors.test_output:compress",
+    Kind.SEARCH: "headroom.compressors.search:compress",
+    Kind.DIFF: "headroom.compressors.diff:compress",
     Kind.CODE: "headroom.compressors.lossless:fold",
-    Kind.HTML: "headroom.compressors.lossless:fold",
-    Kind.MARKDOWN: "headroom.compressors.lossless:fold",
-    Kind.TEXT: "headroom.compressors.lossless:fold",
-    Kind.CSV: "headroom.compressors.lossless:fold",
+    Kind.HTML: "headroom.compressors.html:compress",
+    Kind.MARKDOWN: "headroom.compressors.text:compress_markdown",
+    Kind.TEXT: "headroom.compressors.text:compress",
+    Kind.CSV: "headroom.compressors.json_csv:compress_csv",
 }
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Query", "bm25", "split_identifier", "tokenize"]
+__all__ = ["Query", "bm25", "bm25_counts", "split_identifier", "stem", "stem_counts", "stemmed", "term_positions",
+           "tokenize"]
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:[.:]\d+)*")
 _QUOTED = re.compile(r"""["'`“‘]([^"'`”’\n]{2,80})["'`”’]""")
@@ -42,13 +43,15 @@ def split_identifier(word: str) -> list[str]:
 def tokenize(text: str) -> list[str]:
     """Lowercased words of ``text``, each identifier also contributing its parts."""
     out: list[str] = []
+    append = out.append
     for word in _WORD.findall(text):
         low = word.lower()
-        out.append(low)
-        if not word[0].isdigit():
-            parts = split_identifier(word)
-            if len(parts) > 1:
-                out.extend(parts)
+        append(low)
+        if word[0] <= "9" or ((low == word or word[1:] == low[1:]) and word.isalpha()):
+            continue  # numbers and plain words have no parts
+        parts = split_identifier(word)
+        if len(parts) > 1:
+            out.extend(parts)
     return out
 
 
@@ -89,7 +92,13 @@ def bm25(docs: Sequence[Sequence[str]], query: Query, k1: float = 1.2, b: float 
     if not query.words or not docs:
         return [0.0] * len(docs)
     wanted = set(query.words)
-    counts = [Counter(t for t in doc if t in wanted) for doc in docs]
+    keep = wanted.__contains__
+    counts: list[dict[str, int]] = []
+    for doc in docs:
+        c: dict[str, int] = {}
+        for t in filter(keep, doc):  # most docs match nothing: no per-token Python work for them
+            c[t] = c.get(t, 0) + 1
+        counts.append(c)
     lengths = [len(d) for d in docs]
     avg = (sum(lengths) / len(lengths)) or 1.0
     df = Counter(t for c in counts for t in c)
@@ -102,3 +111,95 @@ def bm25(docs: Sequence[Sequence[str]], query: Query, k1: float = 1.2, b: float 
             s += idf[t] * f * (k1 + 1) / (f + k1 * (1 - b + b * length / avg))
         scores.append(s)
     return scores
+
+
+def bm25_counts(counts: Sequence[Mapping[str, int]], lengths: Sequence[float], query: Query,
+                k1: float = 1.2, b: float = 0.75, weights: Mapping[str, float] | None = None) -> list[float]:
+    """:func:`bm25` from precomputed per-doc counts of ``query.words`` and doc lengths (any
+    unit: only length/average matters), for callers that count terms without tokenizing.
+    ``weights`` scales single terms (default 1.0), e.g. those the question repeats."""
+    if not query.words or not counts:
+        return [0.0] * len(counts)
+    avg = (sum(lengths) / len(lengths)) or 1.0
+    df = Counter(t for c in counts for t, f in c.items() if f)
+    n = len(counts)
+    w = weights or {}
+    idf = {t: w.get(t, 1.0) * math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+    scores = []
+    for c, length in zip(counts, lengths):
+        s = 0.0
+        for t, f in c.items():
+            if f:
+                s += idf[t] * f * (k1 + 1) / (f + k1 * (1 - b + b * length / avg))
+        scores.append(s)
+    return scores
+
+
+def term_positions(text: str, words: Iterable[str]) -> dict[str, list[int]]:
+    """Offsets where each (lowercased) word occurs in ``text`` as :func:`tokenize` would
+    yield it: a whole word or an identifier piece (``Run`` in ``PersistentPreRun``, not
+    ``run`` in ``truncate``). Uses ``str.find``, so it costs far less than tokenizing."""
+    low = text.lower()
+    if len(low) != len(text):  # a few characters lowercase to two: keep offsets aligned
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    n = len(text)
+    out: dict[str, list[int]] = {}
+    for word in words:
+        hits: list[int] = []
+        size = len(word)
+        i = low.find(word) if size else -1
+        while i >= 0:
+            if _piece_start(text, i) and _piece_end(text, i + size, n):
+                hits.append(i)
+            i = low.find(word, i + size)
+        out[word] = hits
+    return out
+
+
+def _piece_start(text: str, i: int) -> bool:
+    if i == 0:
+        return True
+    a, c = text[i - 1], text[i]
+    if not a.isalnum() or a.isdigit() != c.isdigit():
+        return True
+    return c.isupper() and (a.islower() or (a.isupper() and text[i + 1:i + 2].islower()))
+
+
+def _piece_end(text: str, j: int, n: int) -> bool:
+    if j >= n:
+        return True
+    last, z = text[j - 1], text[j]
+    if not z.isalnum() or last.isdigit() != z.isdigit():
+        return True
+    return z.isupper() and (last.islower() or (last.isupper() and text[j + 1:j + 2].islower()))
+
+
+def stem(word: str) -> str:
+    """Crude suffix stripping so ``passes`` meets ``pass`` and ``adapters`` meets ``adapter``
+    (apply it to the doc tokens and, via :func:`stemmed`, to the question alike)."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def stemmed(query: Query) -> Query:
+    """``query`` with its words stemmed (phrases and identifiers stay verbatim)."""
+    return Query(query.text, tuple(dict.fromkeys(stem(w) for w in query.words)), query.phrases, query.identifiers)
+
+
+def stem_counts(text: str, wanted: frozenset[str], memo: dict[str, str]) -> dict[str, int]:
+    """How often each stemmed word in ``wanted`` (``stemmed(query).words``) occurs in
+    ``text``, for :func:`bm25_counts`. Text holding none of them as a substring (most
+    lines) is not tokenized at all; ``memo`` caches stems across calls."""
+    low = text.lower()
+    counts: dict[str, int] = {}
+    if not any(w in low for w in wanted):
+        return counts
+    for t in tokenize(text):
+        s = memo.get(t)
+        if s is None:
+            s = memo[t] = stem(t)
+        if s in wanted:
+            counts[s] = counts.get(s, 0) + 1
+    return counts

@@ -1,0 +1,101 @@
+"""CSV/TSV tool outputs: already a table, so lossless means unchanged; when large, rows are
+chosen exactly as for JSON tables (:mod:`.json_rows`) and kept verbatim under the header
+line, each run of cut rows marked in place. The omitted original is the cut records'
+exact text, one per line, so ``headroom_retrieve`` can filter them by term.
+
+Options: the JSON ones (:mod:`.json_crush`), read from ``config.option("csv", ...)`` first.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from typing import TYPE_CHECKING, Any
+
+from headroom.ccr.markers import has_marker
+from headroom.compressors.base import Compressed, Omission
+from headroom.compressors.json_crush import is_rendered
+from headroom.compressors.json_cut import Cutter, Settings
+from headroom.compressors.json_stats import profile
+from headroom.compressors.json_table import MISSING
+from headroom.compressors.query import Query
+
+if TYPE_CHECKING:
+    from headroom.config import Config
+
+__all__ = ["compress_csv", "records"]
+
+_DELIMITERS = ",\t;|"
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+#: Lines sampled to pick the delimiter.
+_SAMPLE = 20
+
+
+def _delimiter(lines: list[str]) -> str | None:
+    """The delimiter that splits the first lines into the same number (> 1) of fields."""
+    sample = [ln for ln in lines[:_SAMPLE] if ln.strip()]
+    best: tuple[int, str] | None = None
+    for d in _DELIMITERS:
+        widths = [len(next(csv.reader([ln], delimiter=d))) for ln in sample]
+        if len(widths) < 2 or widths[0] < 2:
+            continue
+        agree = sum(1 for w in widths if w == widths[0])
+        if agree >= 0.8 * len(widths) and (best is None or agree * widths[0] > best[0]):
+            best = (agree * widths[0], d)
+    return best[1] if best else None
+
+
+def records(text: str) -> tuple[list[str], list[list[str]]] | None:
+    """Each record's exact text and fields (a quoted field may span lines), or ``None``."""
+    lines = text.split("\n")
+    delimiter = _delimiter(lines)
+    if delimiter is None:
+        return None
+    raws: list[str] = []
+    fields: list[list[str]] = []
+    reader = csv.reader((ln + "\n" for ln in lines), delimiter=delimiter)
+    prev = 0
+    try:
+        for row in reader:
+            raw = "\n".join(lines[prev: reader.line_num])
+            prev = reader.line_num
+            if row or raw.strip():
+                raws.append(raw)
+                fields.append(row)
+    except csv.Error:
+        return None
+    return raws, fields
+
+
+def _typed(cell: str) -> Any:
+    if not cell:
+        return MISSING
+    if _NUMBER.fullmatch(cell):
+        try:
+            number = float(cell)
+        except ValueError:
+            return cell
+        return int(number) if number.is_integer() and "." not in cell and "e" not in cell.lower() else number
+    return cell
+
+
+def compress_csv(text: str, question: str, config: Config) -> Compressed:
+    settings = Settings.from_config(config, "csv")
+    if settings is None or has_marker(text) or is_rendered(text):
+        return Compressed(text, "csv-unchanged")
+    parsed = records(text)
+    if parsed is None or len(parsed[0]) < 4:
+        return Compressed(text, "csv-unchanged")
+    raws, fields = parsed
+    header, rows, body = fields[0], fields[1:], raws[1:]
+    width = max(len(header), *(len(r) for r in rows))
+    names = [*header, *(f"({i + 1})" for i in range(len(header), width))]
+    cutter = Cutter(Query.parse(question), config, "csv", settings)
+    columns = [[_typed(r[c]) if c < len(r) else MISSING for r in rows] for c in range(width)]
+    profiles = [profile(name, col, cutter.query) for name, col in zip(names, columns)]
+    cut = cutter.cut(body, profiles, "rows", lambda dropped: "\n".join(body[i] for i in dropped))
+    if cut is None:
+        return Compressed(text, "csv-unchanged")
+    out = "\n".join([raws[0], *cut])
+    live: dict[str, Omission] = {o.ref: o for o in cutter.omissions if f"ref={o.ref}]" in out}
+    return Compressed(out, "csv-crush", list(live.values()))

@@ -1,0 +1,261 @@
+"""Line templates for logs, mined Drain-style in one pass.
+
+One regex over the whole text masks every run that starts with a digit (timestamps, ids,
+IPs, ports, sizes, most hex) to ``<*>``, so lines that differ only in numbers share a
+masked line at once. Distinct masked lines are then clustered: lines with the same number
+of tokens whose first *content* token agrees (content starts after the header, i.e. after
+the tokens without letters or on nearly every line: timestamp, host, pid, a dominant
+level; a dotted or slashed name there need not agree) and whose content tokens mostly
+agree share a template; the positions
+where they differ become ``<*>`` (user names, paths). Keying on the first content words
+keeps ``Accepted password for …`` apart from ``Failed password for …``.
+
+Cost: one regex pass, one dict lookup per line, and work per *distinct* masked line, each
+compared with at most :data:`MAX_COMPARE` clusters, so it stays linear in the input.
+Everything iterates in first-seen order, so the result is deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from operator import eq, itemgetter
+
+__all__ = ["WILD", "Columns", "Mined", "Template", "mine", "severity_of", "timestamp"]
+
+WILD = "<*>"
+#: A first content word that names something (``com.apple.cts:``, ``org.x.Client:``, ``a/b``)
+#: rather than says something (``Accepted``, ``Failed``): lines that differ only there may merge.
+_NAME = re.compile(r"[^\s]*[A-Za-z][^\s]*(?:\.|/|\$|::|_)[^\s]*[A-Za-z0-9][^\s]*")
+#: Header tokens end within this many tokens; a token ending in ``:`` or ``]`` ends it.
+_HEADER_MAX = 10
+_SEPARATORS = frozenset({"-", "|", "--", "::", "—"})
+_LETTER = re.compile(r"[^\W\d_]")
+_VAR = re.compile(r"\d[\w.:\-/@%+]*")
+#: A token on at least this share of lines is header (host name, a dominant level, "RAS").
+HEADER_SHARE = 0.9
+#: Content tokens that must agree for a line to join a template.
+MIN_SIMILARITY = 0.5
+#: Templates differing only in their first content word merge when there are this many.
+MIN_FAMILY = 5
+#: Clusters compared per (length, key) group; beyond it new lines start their own cluster.
+MAX_COMPARE = 16
+
+_LEVELS = {
+    "TRACE": "TRACE", "DEBUG": "DEBUG", "INFO": "INFO", "NOTICE": "NOTICE", "WARN": "WARN", "WARNING": "WARN",
+    "ERROR": "ERROR", "ERR": "ERROR", "SEVERE": "SEVERE", "FATAL": "FATAL", "CRITICAL": "CRITICAL",
+    "CRIT": "CRITICAL", "ALERT": "ALERT", "EMERG": "EMERG", "PANIC": "PANIC",
+}
+_LEVEL_SEVERITY = {"WARN": 1, "ERROR": 2, "SEVERE": 3, "FATAL": 3, "CRITICAL": 3, "ALERT": 3, "EMERG": 3, "PANIC": 3}
+_CALM = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE"})
+_LEVEL_TOKEN = re.compile(r"[\[<(]?([A-Za-z]{3,8})[\]>):]?,?")
+_FATAL = re.compile(r"\b(?:fatal|panic\w*|emerg\w*|critical|segfault|segmentation fault|oom|out of memory|"
+                    r"kernel bug|bug:|oops|core dumped|halt\w*)\b", re.IGNORECASE)
+_ERROR = re.compile(r"\b(?:err|errors?|exceptions?|\w+(?:Exception|Error)|fail\w*|refused|denied|forbidden|abort\w*|"
+                    r"timed out|unreachable|cannot|can't|couldn't|unable|invalid|killed|traceback|"
+                    r"corrupt\w*|unauthori[sz]ed|rejected|not found|no such|violation|crash\w*|bug|call trace)\b",
+                    re.IGNORECASE)
+_WARN = re.compile(r"\b(?:warn\w*|deprecat\w*|retry\w*|retrying|not responding|unavailable|lost|broken|dropp\w*|"
+                   r"expired?|exceeded|interrupt\w*|bad|unexpected|disconnect\w*|reset|vulnerable)\b", re.IGNORECASE)
+
+
+def severity_of(text: str) -> int:
+    """0 (plain) … 3 (fatal) from the words of ``text``: failure words are a general signal."""
+    if _FATAL.search(text):
+        return 3
+    if _ERROR.search(text):
+        return 2
+    return 1 if _WARN.search(text) else 0
+
+
+@dataclass
+class Template:
+    """One line shape: ``tokens`` with ``<*>`` for variable parts; ``head`` tokens are header."""
+
+    id: int
+    tokens: list[str]
+    head: int
+    count: int = 0
+    level: str | None = None
+    severity: int = 0
+    lines: list[int] = field(default_factory=list)
+
+    def content(self, limit: int = 72) -> str:
+        """The message part (header, level and a leading ``[component]`` left out), shortened
+        to about ``limit`` characters."""
+        toks = self.tokens[self.head:] or self.tokens
+        k, depth = 0, 0
+        while k < len(toks) - 1:
+            tok = toks[k]
+            if depth or tok.startswith("["):
+                depth = 0 if tok.endswith("]") else 1
+            elif not (_LEVEL_TOKEN.fullmatch(tok) and tok.strip("[]<>():,").upper() in _LEVELS) and \
+                    any(c.isalnum() for c in tok):
+                break
+            k += 1
+        text = " ".join(toks[k:])
+        return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+
+@dataclass(frozen=True)
+class Mined:
+    """Templates in first-seen order and the template id of every line of the input."""
+
+    templates: list[Template]
+    line_template: list[int]
+    masked: list[str]
+
+
+def _level(tokens: list[str], head: int) -> str | None:
+    for tok in tokens[: max(head + 2, 8)]:
+        m = _LEVEL_TOKEN.fullmatch(tok)
+        if m is None:
+            continue
+        word = m.group(1)
+        bracketed = tok[0] in "[<("
+        if (word.isupper() or bracketed) and word.upper() in _LEVELS:
+            return _LEVELS[word.upper()]
+    return None
+
+
+def _head(tokens: list[str], content: set[str]) -> int:
+    """Index of the first content token: the first one with a letter that is not on nearly
+    every line, but never past the header's end marker (``sshd[<*>]:``, ``[error]``, `` - ``):
+    when one message dominates a file its words are on every line too, and skipping them
+    would key templates on the variable part (the user name)."""
+    for i, tok in enumerate(tokens):
+        if tok in content:
+            return i
+        if 0 < i < _HEADER_MAX and (tok[-1] in ":]" or tok in _SEPARATORS):
+            for j in range(i + 1, len(tokens)):
+                if _LETTER.search(tokens[j].replace(WILD, "")):
+                    return j
+            return 0
+    return 0
+
+
+def mine(text: str) -> Mined:
+    """Templates of ``text.split("\\n")`` (a trailing ``\\r`` is ignored like other spacing)."""
+    masked = _VAR.sub(WILD, text).split("\n")
+    distinct = Counter(masked)
+    split = {m: m.split() for m in distinct}
+    df: Counter[str] = Counter()
+    for m, c in distinct.items():
+        for tok in set(split[m]):
+            df[tok] += c
+    header_count = HEADER_SHARE * len(masked)
+    content = {t for t, c in df.items() if c < header_count and _LETTER.search(t.replace(WILD, ""))}
+
+    templates: list[Template] = []
+    groups: dict[tuple[object, ...], list[int]] = {}
+    template_of: dict[str, int] = {}
+    for m, c in distinct.items():
+        tokens = split[m]
+        head = _head(tokens, content)
+        first = tokens[head] if tokens else ""
+        key = (len(tokens), head, WILD if _NAME.fullmatch(first) else first)
+        group = groups.setdefault(key, [])
+        best, best_sim = -1, -1.0
+        width = max(1, len(tokens) - head)
+        for tid in group[:MAX_COMPARE]:
+            sim = sum(map(eq, templates[tid].tokens[head:], tokens[head:])) / width
+            if sim > best_sim:
+                best, best_sim = tid, sim
+        if best >= 0 and best_sim >= MIN_SIMILARITY:
+            tpl = templates[best]
+            if best_sim < 1.0:
+                tpl.tokens = [a if a == b else WILD for a, b in zip(tpl.tokens, tokens)]
+            tpl.count += c
+        else:
+            best = len(templates)
+            templates.append(Template(best, list(tokens), head, c))
+            group.append(best)
+        template_of[m] = best
+
+    templates, renumber = _merge_variable_heads(templates)
+    line_template = [renumber[template_of[m]] for m in masked]
+    for i, tid in enumerate(line_template):
+        templates[tid].lines.append(i)
+    for tpl in templates:
+        tpl.level = _level(tpl.tokens, tpl.head)
+        words = severity_of(" ".join(tpl.tokens[tpl.head:]))
+        if tpl.level in _CALM:  # an explicit INFO outweighs a scary word ("not found, computing it")
+            words = min(words, 1)
+        tpl.severity = max(_LEVEL_SEVERITY.get(tpl.level or "", 0), min(words, 2) if tpl.level else words)
+    return Mined(templates, line_template, masked)
+
+
+def _merge_variable_heads(templates: list[Template]) -> tuple[list[Template], list[int]]:
+    """Merge templates that differ only in their first content word when there are
+    :data:`MIN_FAMILY` or more of them: that word is a variable (the user in a file that is
+    all ``Failed password for <user> …``), not what the line says. Returns the surviving
+    templates renumbered in first-seen order and the new id of every old one."""
+    families: dict[tuple[object, ...], list[int]] = {}
+    for tpl in templates:
+        toks, h = tpl.tokens, tpl.head
+        if h < len(toks) and WILD not in toks[h]:
+            families.setdefault((len(toks), h, *toks[:h], *toks[h + 1:]), []).append(tpl.id)
+    canonical = list(range(len(templates)))
+    for ids in families.values():
+        if len(ids) >= MIN_FAMILY:
+            first = templates[ids[0]]
+            first.tokens = [*first.tokens[: first.head], WILD, *first.tokens[first.head + 1:]]
+            for tid in ids[1:]:
+                first.count += templates[tid].count
+                canonical[tid] = ids[0]
+    kept = [t for t in templates if canonical[t.id] == t.id]
+    new_id = {t.id: k for k, t in enumerate(kept)}
+    for k, t in enumerate(kept):
+        t.id = k
+    return kept, [new_id[canonical[i]] for i in range(len(templates))]
+
+
+class Columns:
+    """Value counts of each variable token position of a template (aligned by whitespace),
+    computed once per template and shared by sampling and marker writing."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self._cache: dict[int, list[tuple[int, Counter[str]]]] = {}
+
+    def __call__(self, tpl: Template) -> list[tuple[int, Counter[str]]]:
+        hit = self._cache.get(tpl.id)
+        if hit is None:
+            hit = self._cache[tpl.id] = self._count(tpl)
+        return hit
+
+    def _count(self, tpl: Template) -> list[tuple[int, Counter[str]]]:
+        positions = [p for p, tok in enumerate(tpl.tokens) if WILD in tok]
+        if not positions:
+            return []
+        width, lines = len(tpl.tokens), self.lines
+        rows = [toks for toks in (lines[i].split() for i in tpl.lines) if len(toks) == width]
+        if not rows:
+            return []
+        columns = [[row[positions[0]] for row in rows]] if len(positions) == 1 else \
+            list(zip(*map(itemgetter(*positions), rows)))
+        return [(p, Counter(col)) for p, col in zip(positions, columns)]
+
+
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"  # ISO 8601
+    r"|\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}(?:\.\d+)?"  # 2005-07-07-07.57.13.121223
+    r"|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?: \d{4})?"  # ctime: Sun Dec 04 04:47:44 2005
+    r"|\d{1,2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}(?: [+-]\d{4})?"  # access log: 10/Oct/2000:13:55:36 -0700
+    r"|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}"  # syslog: Jul  7 08:06:15
+    r"|\d{2,4}[/-]\d{2}[/-]\d{2,4}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"  # 17/06/09 20:10:40
+    r"|^\d{6} \d{6}\b"  # yymmdd hhmmss
+    r"|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"  # a bare time of day
+    r"|^\[ *\d+\.\d+\]"  # dmesg: [    5.123456]
+)
+_EPOCH = re.compile(r"\b1\d{9}(?:\.\d+)?\b")  # Unix seconds, only when nothing readable is there
+
+
+def timestamp(line: str) -> str | None:
+    """The first timestamp near the start of ``line``, as written there."""
+    m = _TIMESTAMP.search(line, 0, 100) or _EPOCH.search(line, 0, 100)
+    return m.group(0) if m else None

@@ -1,0 +1,167 @@
+"""Prose, Markdown and reStructuredText: extractive, deterministic, query-aware.
+
+The document is cut into pieces that are verbatim spans (headings, code blocks, table
+rows, list items, sentences of paragraphs; see :mod:`.prose_blocks`). Headings always
+stay; pieces that name the question's identifiers or phrases stay; the rest compete for
+a budget by relevance (BM25 over the pieces, lifted by their paragraph's and section's
+relevance) plus small priors (the first sentence of a paragraph, numbers and identifiers).
+Near-duplicate sentences lose their priority. Each run of dropped pieces becomes one
+marker in place (``[… 3 paragraphs omitted (412 words) · headroom_retrieve ref=…]``) whose
+ref returns exactly the dropped slice. Changelogs (most headings carry versions) keep
+every section's heading and date line; sections whose version the question names, or
+that lie in the version range it spans, stay whole (:mod:`.changelog`).
+
+Options (``config.options["text"]``, or ``["markdown"]`` for Markdown, which falls back
+to ``"text"``):
+
+* ``keep_ratio`` (0.3): share of the characters the relevance fill may keep;
+* ``min_keep_chars`` (2000): the fill budget never goes below this;
+* ``min_omit_chars`` (160): dropped runs shorter than this are put back (a marker would
+  cost about as much as it saves);
+* ``backend`` (``"extractive"``): the only built-in; the seam for model-based backends.
+
+``keep_scale`` multiplies the budget. ``lossless_only`` folds whitespace only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from headroom.compressors.base import Compressed
+from headroom.compressors.changelog import asked_sections, heading_versions, is_changelog
+from headroom.compressors.lossless import fold_lines
+from headroom.compressors.prose_blocks import CODE, HEADING, ITEM, PARA, TABLE, Block, parse_blocks
+from headroom.compressors.prose_select import Piece, render, select
+from headroom.compressors.query import Query
+from headroom.compressors.sentences import sentence_spans
+
+if TYPE_CHECKING:
+    from headroom.config import Config
+
+__all__ = ["compress", "compress_markdown", "extractive"]
+
+#: List items up to this many characters are one piece; longer ones split into sentences.
+ITEM_WHOLE = 300
+#: In a changelog, a section's first line is kept when it is a short non-list line with a number (a date).
+DATE_LINE = 80
+
+
+def compress(text: str, question: str, config: Config) -> Compressed:
+    return _run(text, question, config, "text")
+
+
+def compress_markdown(text: str, question: str, config: Config) -> Compressed:
+    return _run(text, question, config, "markdown")
+
+
+def _run(text: str, question: str, config: Config, kind: str) -> Compressed:
+    if config.lossless_only:
+        return Compressed(fold_lines(text), "fold")
+    backend = _option(config, kind, "backend", "extractive")
+    fn = _BACKENDS.get(backend)
+    if fn is None:
+        raise ValueError(f"unknown {kind} backend {backend!r} (built-in: {', '.join(sorted(_BACKENDS))})")
+    return fn(text, question, config, kind)
+
+
+def _option(config: Config, kind: str, name: str, default: Any) -> Any:
+    return config.option(kind, name, config.option("text", name, default))
+
+
+def extractive(text: str, question: str, config: Config, kind: str = "text") -> Compressed:
+    """The default backend: keep verbatim pieces, mark each dropped run in place.
+
+    Works on the whitespace-folded text (lossless), so refs return folded slices."""
+    text = fold_lines(text)
+    blocks = parse_blocks(text, indented_code=kind == "markdown")
+    pieces = _pieces(text, blocks)
+    if not pieces:
+        return Compressed(text, "fold")
+    query = Query.parse(question)
+    must = _must_keep(text, blocks, pieces, question)
+    ratio = float(_option(config, kind, "keep_ratio", 0.3))
+    floor = int(_option(config, kind, "min_keep_chars", 2000))
+    min_omit = int(_option(config, kind, "min_omit_chars", 160))
+    budget = int(max(floor, ratio * len(text)) * config.keep_scale)
+    keep = select(text, blocks, pieces, query, must, budget, min_omit)
+    if all(keep):
+        return Compressed(text, "fold")
+    out, omissions = render(text, blocks, pieces, keep, kind, config)
+    return Compressed(fold_lines(out), "extractive", omissions)
+
+
+Backend = Callable[[str, str, "Config", str], Compressed]
+_BACKENDS: dict[str, Backend] = {"extractive": extractive}
+
+
+def _pieces(text: str, blocks: list[Block]) -> list[Piece]:
+    out: list[Piece] = []
+    for k, b in enumerate(blocks):
+        if b.kind in (HEADING, CODE) or (b.kind == ITEM and b.end - b.start <= ITEM_WHOLE):
+            spans = [(b.start, b.end)]
+        elif b.kind == TABLE:
+            spans = _line_spans(text, b.start, b.end)
+        else:
+            spans = sentence_spans(text, b.start, b.end) or [(b.start, b.end)]
+        for n, (s, e) in enumerate(spans):
+            out.append(Piece(s, e, k, n))
+    return out
+
+
+def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        stop = end if nl < 0 else nl
+        s = pos
+        while s < stop and text[s] in " \t":
+            s += 1
+        if s < stop:
+            spans.append((s, stop))
+        pos = stop + 1
+    return spans
+
+
+def _must_keep(text: str, blocks: list[Block], pieces: list[Piece], question: str) -> set[int]:
+    """Pieces kept regardless of budget: headings, plus the changelog rules."""
+    must = {i for i, p in enumerate(pieces) if blocks[p.block].kind == HEADING}
+    versions = heading_versions(blocks)
+    if not is_changelog(blocks, versions):
+        return must
+    named, ranged = asked_sections(versions, question)
+    whole = named | ranged
+    extent = _section_extents(blocks)
+    by_block: dict[int, list[int]] = {}
+    for i, p in enumerate(pieces):
+        by_block.setdefault(p.block, []).append(i)
+    for h in versions:
+        first = h + 1
+        if first < len(blocks) and _date_line(text, blocks[first]):
+            must.update(by_block.get(first, []))
+        if h in whole:
+            for k in range(h, extent[h]):
+                must.update(by_block.get(k, []))
+    return must
+
+
+def _date_line(text: str, block: Block) -> bool:
+    """A short non-list line with a number right under a version heading (``Released 2024-11-13``)."""
+    return block.kind == PARA and block.end - block.start <= DATE_LINE and any(
+        c.isdigit() for c in text[block.start:block.end])
+
+
+def _section_extents(blocks: list[Block]) -> dict[int, int]:
+    """Heading block index -> index of the first block after its section (subsections included)."""
+    out: dict[int, int] = {}
+    open_: list[int] = []
+    for k, b in enumerate(blocks):
+        if b.kind != HEADING:
+            continue
+        while open_ and blocks[open_[-1]].level >= b.level:
+            out[open_.pop()] = k
+        open_.append(k)
+    for k in open_:
+        out[k] = len(blocks)
+    return out

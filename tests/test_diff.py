@@ -1,0 +1,260 @@
+"""Diff compression: headers and changed lines verbatim, trimmed context, folds, cuts, refs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from headroom import compress as compress_messages
+from headroom import retrieve
+from headroom.ccr.markers import find_markers, make_ref
+from headroom.ccr.store import MemoryStore
+from headroom.compressors.diff import compress
+from headroom.compressors.diff_parse import FileDiff, parse
+from headroom.config import Config
+from headroom.router import detect
+from headroom.tokens import count_text
+
+BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "cases"
+CFG = Config()
+LOSSLESS = Config(lossless_only=True)
+
+
+def hunk(old: int, before: list[str], minus: list[str], plus: list[str], after: list[str], where: str = "") -> str:
+    n_old = len(before) + len(minus) + len(after)
+    n_new = len(before) + len(plus) + len(after)
+    head = f"@@ -{old},{n_old} +{old},{n_new} @@" + (f" {where}" if where else "")
+    body = [f" {x}" for x in before] + [f"-{x}" for x in minus] + [f"+{x}" for x in plus] + [f" {x}" for x in after]
+    return "\n".join([head, *body])
+
+
+def file_diff(path: str, *hunks: str, index: str = "index 1a2b3c4..5d6e7f8 100644") -> str:
+    return "\n".join([f"diff --git a/{path} b/{path}", index, f"--- a/{path}", f"+++ b/{path}", *hunks])
+
+
+CTX = [f"    context_line_{i} = compute_something({i})" for i in range(8)]
+SIMPLE = file_diff("src/app.py",
+                   hunk(10, CTX[:3], ["    timeout = 30"], ["    timeout = 60"], CTX[3:6], "def run():"),
+                   hunk(80, CTX[:3], [], ["    retries = 5"], CTX[3:6], "def retry():"))
+
+
+def changed_lines(text: str) -> list[str]:
+    return [x for x in text.split("\n") if x[:1] in "+-" and not x.startswith(("+++ ", "--- "))]
+
+
+def headers(text: str) -> list[str]:
+    return [x for x in text.split("\n") if x.startswith(("diff --git", "--- ", "+++ ", "@@"))]
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+def test_parse_splits_sections_and_keeps_other_lines() -> None:
+    text = "commit abc\nAuthor: me\n\n" + SIMPLE + "\n"
+    doc = parse(text)
+    assert doc is not None
+    sections = [x for x in doc if isinstance(x, FileDiff)]
+    assert [s.path for s in sections] == ["src/app.py"]
+    assert [len(s.hunks) for s in sections] == [2]
+    assert "\n".join(x.text() if isinstance(x, FileDiff) else x for x in doc) == text
+    assert parse("just some text\nwith no hunks") is None
+
+
+def test_plain_unified_diff_of_several_files() -> None:
+    text = "\n".join(["--- a/x.txt\t2024-01-01", "+++ b/x.txt\t2024-01-02", "@@ -1 +1 @@", "-old", "+new",
+                      "--- a/y.txt", "+++ b/y.txt", "@@ -1 +1 @@", "--- dashes removed", "+++ plus added"])
+    doc = parse(text)
+    assert doc is not None
+    sections = [x for x in doc if isinstance(x, FileDiff)]
+    assert [s.path for s in sections] == ["x.txt", "y.txt"]
+    assert sections[1].hunks[0].lines == ["--- dashes removed", "+++ plus added"]
+
+
+lines_st = st.lists(st.text(st.sampled_from("ab -+@\\x"), max_size=6), min_size=0, max_size=4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a.py", "b/c.js", "d e.txt"]),
+                          st.lists(st.tuples(st.integers(1, 900), lines_st, lines_st, lines_st, lines_st),
+                                   min_size=1, max_size=4)), min_size=1, max_size=4))
+def test_parse_round_trips_and_nothing_is_lost(files: list[tuple[str, list[tuple[int, list[str], list[str],
+                                                                                list[str], list[str]]]]]) -> None:
+    text = "\n".join(file_diff(path, *(hunk(o, b, m, p, a) for o, b, m, p, a in hunks)) for path, hunks in files)
+    doc = parse(text)
+    assert doc is not None
+    assert "\n".join(x.text() if isinstance(x, FileDiff) else x for x in doc) == text
+    lossless = compress(text, "", LOSSLESS)
+    assert lossless.omissions == []
+    shown = set(lossless.text.split("\n"))
+    assert all(line in shown for line in headers(text) + [x for x in text.split("\n") if x.startswith("index ")])
+    if "[… same " not in lossless.text:
+        assert lossless.text == text
+    lossy = compress(text, "", CFG)
+    recoverable = set(lossy.text.split("\n")).union(*(o.original.split("\n") for o in lossy.omissions))
+    assert all(line in recoverable for line in text.split("\n"))
+    for m in find_markers(lossy.text):
+        assert m.ref is None or any(o.ref == m.ref for o in lossy.omissions)
+
+
+# -- trimming --------------------------------------------------------------------------------
+
+
+def test_context_is_trimmed_to_one_line_per_side_with_counts() -> None:
+    result = compress(SIMPLE, "", CFG)
+    out = result.text.split("\n")
+    for line in headers(SIMPLE) + changed_lines(SIMPLE):
+        assert line in out
+    assert "index 1a2b3c4..5d6e7f8 100644" not in out
+    assert out.count("[… 2 unchanged lines]") == 4
+    assert f" {CTX[2]}" in out and f" {CTX[3]}" in out and f" {CTX[0]}" not in out
+    (omission,) = result.omissions
+    assert omission.original == SIMPLE and omission.ref == make_ref(SIMPLE)
+    assert re.match(r"\[… 8 unchanged context lines and index lines trimmed below", out[0])
+
+
+def test_lossless_only_changes_nothing_but_repeats() -> None:
+    result = compress(SIMPLE, "", LOSSLESS)
+    assert result.text == SIMPLE and result.omissions == []
+
+
+def test_unusual_mode_index_line_is_kept() -> None:
+    text = file_diff("run.sh", hunk(1, CTX[:3], ["echo a"], ["echo b"], CTX[3:6]),
+                     index="index 1a2b3c4..5d6e7f8 100755")
+    assert "index 1a2b3c4..5d6e7f8 100755" in compress(text, "", CFG).text
+
+
+def test_repeated_hunks_point_at_the_first() -> None:
+    body = (["    proxy=proxy,"], ["    proxies=proxies,", "    cert=cert,"], [], ["    verify=verify,"])
+    text = file_diff("api.py", *(hunk(100 * k, *body, where=f"def f{k}(") for k in range(1, 5)))
+    for config in (CFG, LOSSLESS):
+        out = compress(text, "", config).text
+        assert out.count("-    proxies=proxies,") == 1
+        assert out.count("[… same 4 lines as the hunk at -100 above]") == 3
+        assert all(line in out for line in headers(text))
+
+
+def test_long_removed_run_keeps_its_outline_and_head() -> None:
+    removed = ["class SSLConfig:", '    """SSL configuration."""'] + \
+        [x for k in range(6) for x in (f"    def method_{k}(self):", f"        value = helper_{k}(self)",
+                                         f"        check(value, {k})", f"        return value + {k}", "")]
+    text = file_diff("cfg.py", hunk(1, CTX[:3], removed, ["def create_ssl_context(): ..."], CTX[3:6]))
+    out = compress(text, "", CFG).text
+    assert "-class SSLConfig:" in out and "+def create_ssl_context(): ..." in out
+    assert all(f"-    def method_{k}(self):" in out for k in range(6))
+    assert "-        value = helper_3(self)" not in out
+    dropped = sum(int(m.group(1)) for m in re.finditer(r"\[… (\d+) removed lines\]", out))
+    assert dropped + sum(1 for x in out.split("\n") if x.startswith("-") and not x.startswith("--- ")) == len(removed)
+
+
+# -- whole files -----------------------------------------------------------------------------
+
+
+def test_lock_file_collapses_to_a_summary_with_a_ref() -> None:
+    lock = file_diff("package-lock.json", hunk(1, CTX[:3], [f'"a{i}": "1.0.{i}"' for i in range(40)],
+                                                [f'"a{i}": "1.1.{i}"' for i in range(40)], CTX[3:6]))
+    text = SIMPLE + "\n" + lock
+    result = compress(text, "what changed in the app?", CFG)
+    assert "diff --git a/package-lock.json b/package-lock.json" in result.text
+    assert "lock file: 1 hunks, +40 −40 lines" in result.text
+    assert '"a7": "1.1.7"' not in result.text
+    hunks_text = lock.split("\n", 4)[4]
+    assert any(o.original == hunks_text for o in result.omissions)
+    named = compress(text, "which versions changed in package-lock.json?", CFG)
+    assert '+"a7": "1.1.7"' in named.text
+
+
+def test_same_change_in_many_files_folds_with_names() -> None:
+    bump = (["# header"], ["# Copyright 2023 Example"], ["# Copyright 2024 Example"], ["# more"])
+    files = [file_diff(f"pkg/mod{i}.py", hunk(1, *bump)) for i in range(6)]
+    text = "\n".join(files)
+    result = compress(text, "", CFG)
+    assert result.text.count("+# Copyright 2024 Example") == 1
+    assert "the same changes as pkg/mod0.py in 5 more files: pkg/mod1.py" in result.text
+    fold = next(o for o in result.omissions if "mod5" in o.original)
+    assert fold.original == "\n".join(files[1:])
+
+
+def test_runs_of_pure_renames_fold() -> None:
+    renames = [f"diff --git a/old/f{i}.py b/new/f{i}.py\nsimilarity index 100%\nrename from old/f{i}.py\n"
+               f"rename to new/f{i}.py" for i in range(4)]
+    text = "\n".join([*renames, SIMPLE])
+    result = compress(text, "", CFG)
+    assert "4 files renamed without changes: old/f0.py → new/f0.py" in result.text
+    assert any(o.original == "\n".join(renames) for o in result.omissions)
+
+
+# -- cutting huge diffs ------------------------------------------------------------------------
+
+
+def big_diff() -> str:
+    files = []
+    for i in range(12):
+        hunks = [hunk(50 * k + 1, CTX[:3], [f"    old_value_{i}_{k} = {k}"],
+                      [f"    new_value_{i}_{k} = compute_{i}({k})" for _ in range(1)] +
+                      [f"    extra_{i}_{k}_{j} = {j}" for j in range(20)], CTX[3:6], f"def func_{i}_{k}():")
+                 for k in range(3)]
+        files.append(file_diff(f"src/file_{i}.py", *hunks))
+    files.append(file_diff("src/session/redirects.py",
+                           hunk(200, CTX[:3], ["    strip_auth = False"], ["    strip_auth = should_strip_auth(url)"],
+                                CTX[3:6], "def rebuild_auth(self, prepared_request, response):")))
+    return "\n".join(files)
+
+
+def test_huge_diff_keeps_the_hunks_the_question_asks_about() -> None:
+    text = big_diff()
+    result = compress(text, "Does the redirect handling still strip auth in rebuild_auth?", CFG)
+    assert result.strategy == "diff-rank"
+    assert "+    strip_auth = should_strip_auth(url)" in result.text
+    assert len(result.text.split("\n")) < 0.6 * len(text.split("\n"))
+    marks = [m for m in find_markers(result.text) if "omitted" in m.summary]
+    assert marks
+    for m in marks:
+        original = next(o.original for o in result.omissions if o.ref == m.ref)
+        assert original in text and original.startswith("@@ ")
+    assert all(line in result.text for line in headers(text) if not line.startswith("@@"))
+    top = re.match(r"\[… (\d+) unchanged context lines", result.text)
+    assert top is not None
+    assert int(top.group(1)) == sum(int(n) for n in re.findall(r"\[… (\d+) unchanged lines\]", result.text))
+
+
+# -- pipeline and bench ----------------------------------------------------------------------
+
+
+def test_pipeline_routes_diffs_here_and_the_top_ref_returns_the_diff() -> None:
+    text = big_diff()
+    assert detect(text).kind.value == "diff"
+    msgs = [{"role": "user", "content": "What changed in rebuild_auth?"},
+            {"role": "assistant", "content": None,
+             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "git_diff", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": text}]
+    store = MemoryStore()
+    out = compress_messages(msgs, "gpt-4o", store=store).messages[2]["content"]
+    top = find_markers(out.split("\n", 1)[0])[0]
+    assert top.ref and retrieve(top.ref, store=store) == text
+
+
+def _cases(prefix: str) -> list[Path]:
+    return sorted(BENCH.glob(f"{prefix}*.json")) if BENCH.is_dir() else []
+
+
+@pytest.mark.skipif(not _cases("diff_"), reason="../shared/bench not beside the checkout")
+def test_bench_diff_cases_keep_every_needle_and_save_25_percent() -> None:
+    before = after = 0
+    for path in _cases("diff_"):
+        case = json.loads(path.read_text(encoding="utf-8"))
+        for msg in case["messages"]:
+            blocks = [msg["content"]] if msg.get("role") == "tool" else \
+                [b["content"] for b in msg["content"] if b.get("type") == "tool_result"] \
+                if isinstance(msg.get("content"), list) else []
+            for text in blocks:
+                result = compress(text, case["question"], CFG)
+                lost = [n for n in case["needles"] if n in text and n not in result.text]
+                assert not lost, (path.stem, lost)
+                before += count_text(text)
+                after += count_text(result.text)
+    assert after <= 0.75 * before

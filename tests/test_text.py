@@ -1,0 +1,274 @@
+"""Prose / Markdown / rst compressor: structure kept, question-relevant sentences kept
+verbatim, every dropped run marked in place with a ref that returns exactly that run."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from headroom.ccr.markers import MARKER_RE, find_markers
+from headroom.compressors.base import Compressed
+from headroom.compressors.changelog import asked_sections, heading_versions, is_changelog
+from headroom.compressors.lossless import fold_lines
+from headroom.compressors.prose_blocks import parse_blocks
+from headroom.compressors.sentences import sentence_spans
+from headroom.compressors.text import compress, compress_markdown
+from headroom.config import Config
+from headroom.router import detect
+
+CASES = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "cases"
+CFG = Config()
+
+_VOCAB = ("weather valley season committee proposal volunteer fence park bakery station commuter library "
+          "hours consultation musician concert market square river bridge harvest festival council garden "
+          "teacher student museum painting window morning evening winter summer village road").split()
+
+
+def _filler(seed: int) -> str:
+    """A distinct, question-irrelevant sentence for each seed (a tiny LCG picks the words)."""
+    words = []
+    x = seed * 7919 + 13
+    for _ in range(9 + seed % 5):
+        x = (x * 1103515245 + 12345) % 2**31
+        words.append(_VOCAB[x % len(_VOCAB)])
+    return " ".join(words).capitalize() + "."
+
+
+def _para(seed: int, n: int = 4) -> str:
+    return " ".join(_filler(seed * 10 + k) for k in range(n))
+
+
+def _doc(sections: int = 12) -> str:
+    parts = ["Project Handbook", "================", ""]
+    for s in range(sections):
+        parts += [f"Section {s}", "-" * 10, "", _para(2 * s), "", _para(2 * s + 1), ""]
+        if s == 7:
+            parts += ["The retry limit is controlled by ``MAX_RETRY_BUDGET`` and defaults to 17 attempts.", ""]
+            parts += [".. code-block:: python", "", "    client = Client(retries=17)", "    client.run()", ""]
+    return "\n".join(parts)
+
+
+def _restore(out: str, comp: Compressed) -> str:
+    """``out`` with every marker replaced by the original it stands for."""
+    by_ref = {o.ref: o.original for o in comp.omissions}
+    return MARKER_RE.sub(lambda m: by_ref[m.group(2)] if m.group(2) else m.group(0), out)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# -- structure -----------------------------------------------------------------------------
+
+def test_blocks_markdown_and_rst() -> None:
+    text = ("# Title\n\nIntro text here.\n\nSub\n---\n\n- item one\n  continued\n- item two\n\n"
+            "```py\nx = 1\n\ny = 2\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+            "=====\nOver\n=====\n\n.. note::\n\n   body of the note\n\nliteral::\n\n    code here\n")
+    kinds = [(b.kind, text[b.start:b.end].split("\n")[0]) for b in parse_blocks(text)]
+    assert kinds == [
+        ("heading", "# Title"), ("para", "Intro text here."), ("heading", "Sub"), ("item", "- item one"),
+        ("item", "- item two"), ("code", "```py"), ("table", "| a | b |"), ("heading", "====="),
+        ("code", ".. note::"), ("para", "literal::"), ("code", "code here"),
+    ]
+    blocks = parse_blocks(text)
+    assert blocks[0].title == "Title" and blocks[2].title == "Sub" and blocks[7].title == "Over"
+    assert blocks[3].section == 2  # items belong to the "Sub" section
+    fence = blocks[5]
+    assert text[fence.start:fence.end] == "```py\nx = 1\n\ny = 2\n```"  # blank line inside a fence
+
+
+def test_sentences_are_exact_spans() -> None:
+    text = "Dr. Smith measured 3.5 kg, e.g. twice.  Then she left!  \"Why?\" Nobody knew. J. Doe agreed."
+    spans = sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == [
+        "Dr. Smith measured 3.5 kg, e.g. twice.", "Then she left!", '"Why?"', "Nobody knew.", "J. Doe agreed.",
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="ab .!?\n\"'E1", max_size=200))
+def test_sentence_spans_cover_all_non_space(text: str) -> None:
+    spans = sentence_spans(text)
+    covered = "".join(text[s:e] for s, e in spans)
+    assert re.sub(r"\s", "", covered) == re.sub(r"\s", "", text)
+    assert all(s < e for s, e in spans) and all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+# -- compression ----------------------------------------------------------------------------
+
+def test_keeps_question_sentences_headings_and_code_verbatim() -> None:
+    doc = _doc()
+    comp = compress(doc, "How many attempts does the retry budget allow?", CFG)
+    assert comp.strategy == "extractive"
+    out = comp.text
+    assert len(out) < 0.8 * len(doc)
+    assert "The retry limit is controlled by ``MAX_RETRY_BUDGET`` and defaults to 17 attempts." in out
+    for s in range(12):
+        assert f"Section {s}\n----------" in out  # every heading, underline included
+    markers = find_markers(out)
+    assert markers and all(m.ref for m in markers)
+    assert all(re.search(r"\d+ (paragraph|sentence|list item|code block)s? ", m.summary) for m in markers)
+    assert all(re.search(r"\(\d[\d,]* words\)", m.summary) for m in markers)
+
+
+def test_each_ref_returns_exactly_what_its_marker_replaced() -> None:
+    doc = _doc()
+    comp = compress(doc, "retry budget attempts", CFG)
+    assert comp.omissions
+    for o in comp.omissions:
+        assert o.original in doc and o.kind == "text"
+    assert _squash(_restore(comp.text, comp)) == _squash(doc)
+
+
+def test_markdown_omission_kind() -> None:
+    comp = compress_markdown(_doc(), "retry budget", CFG)
+    assert comp.omissions and all(o.kind == "markdown" for o in comp.omissions)
+
+
+def test_whitespace_inside_kept_lines_is_preserved() -> None:
+    doc = _doc().replace("defaults to 17 attempts.", "defaults to  17  attempts (Jul  7).")
+    out = compress(doc, "retry budget attempts", CFG).text
+    assert "defaults to  17  attempts (Jul  7)." in out
+
+
+def test_near_duplicate_sentences_are_dropped() -> None:
+    sentence = "The cache warms up in about ninety seconds after every deploy of the service, then serves hot reads."
+    shuffled = "After every deploy of the service the cache warms up in about ninety seconds, then serves hot reads."
+    doc = "\n\n".join(p for k in range(6) for p in (_para(3 * k), sentence, _para(3 * k + 1), shuffled))
+    out = compress(doc, "how long does the cache take to warm up after a deploy?", CFG).text
+    assert out.count(sentence) + out.count(shuffled) == 1
+
+
+def test_lossless_only_and_ccr_off() -> None:
+    doc = _doc() + "\n\n\n\n"
+    lossless = compress(doc, "retry", CFG.with_(lossless_only=True))
+    assert lossless.omissions == [] and lossless.text == fold_lines(doc)
+    no_ccr = compress(_doc(), "retry budget", CFG.with_(ccr=False))
+    assert no_ccr.omissions == [] and find_markers(no_ccr.text)
+    assert all(m.ref is None for m in find_markers(no_ccr.text))
+
+
+def test_keep_scale_and_keep_ratio_scale_the_output() -> None:
+    doc = _doc(36)
+    sizes = [len(compress(doc, "retry budget", CFG.with_(keep_scale=k)).text) for k in (0.5, 1.0, 2.0)]
+    assert sizes[0] < sizes[1] < sizes[2]
+    more = CFG.with_(options={"text": {"keep_ratio": 0.6, "min_keep_chars": 0}})
+    assert len(compress(doc, "retry budget", more).text) > sizes[1]
+
+
+def test_unknown_backend_is_an_error() -> None:
+    with pytest.raises(ValueError, match="backend"):
+        compress(_doc(), "", CFG.with_(options={"text": {"backend": "nope"}}))
+
+
+def test_empty_question_still_compresses_deterministically() -> None:
+    a = compress(_doc(24), "", CFG)
+    b = compress(_doc(24), "", CFG)
+    assert a.text == b.text and len(a.text) < 0.6 * len(_doc(24))
+
+
+_words = st.sampled_from("alpha beta gamma delta retry budget 17 2.0.1 ``flag`` the a of Cache".split())
+_sentence = st.lists(_words, min_size=3, max_size=14).map(lambda ws: " ".join(ws).capitalize() + ".")
+_paragraph = st.lists(_sentence, min_size=1, max_size=5).map(" ".join)
+_heading = st.sampled_from(["# Intro", "Usage\n=====", "## 2.0.1 (2024-01-02)", "Notes\n-----"])
+_block = st.one_of(_paragraph, _paragraph, _heading, _paragraph.map(lambda p: "- " + p),
+                   st.just("```\ncode  block\n```"))
+_document = st.lists(_block, min_size=1, max_size=40).map("\n\n".join)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_document, st.sampled_from(["", "what is the retry budget?", "changes in 2.0.1", "cache flag"]))
+def test_properties(doc: str, question: str) -> None:
+    comp = compress(doc, question, CFG)
+    assert comp == compress(doc, question, CFG)  # deterministic
+    assert len(comp.text) <= len(fold_lines(doc))  # never grows
+    assert _squash(_restore(comp.text, comp)) == _squash(doc)  # nothing lost silently
+    assert len(find_markers(comp.text)) == len({m.start for m in find_markers(comp.text)})
+    for o in comp.omissions:
+        assert o.original in doc
+
+
+# -- changelogs -----------------------------------------------------------------------------
+
+CHANGELOG = "\n".join(
+    f"Version {v}\n{'-' * (8 + len(v))}\n\nReleased 2024-0{1 + k % 9}-1{k % 10}\n\n"
+    + "\n".join(f"-   Change {j} of {v}: adjusted the handling of widget number {k * 10 + j} in the"
+                f"\n    scheduler so that it behaves. :issue:`{1000 + k * 10 + j}`" for j in range(6)) + "\n"
+    for k, v in enumerate(["3.2.0", "3.1.1", "3.1.0", "3.0.2", "3.0.1", "3.0.0", "2.9.0", "2.8.1", "2.8.0"])
+)
+
+
+def test_changelog_detection_and_version_range() -> None:
+    blocks = parse_blocks(CHANGELOG)
+    versions = heading_versions(blocks)
+    assert is_changelog(blocks, versions)
+    named, ranged = asked_sections(versions, "we upgrade from 2.8.1 to 3.0.1")
+    assert sorted(blocks[k].title for k in named) == ["Version 2.8.1", "Version 3.0.1"]
+    assert sorted(blocks[k].title for k in ranged) == ["Version 2.9.0", "Version 3.0.0"]
+    named, _ = asked_sections(versions, "what happened in 3.1?")
+    assert sorted(blocks[k].title for k in named) == ["Version 3.1.0", "Version 3.1.1"]
+
+
+def test_changelog_named_sections_whole_others_heading_and_date() -> None:
+    out = compress(CHANGELOG, "What changed in 3.0.2?", CFG).text
+    section = CHANGELOG.split("Version 3.0.2")[1].split("Version 3.0.1")[0]
+    assert section.strip() in out  # the named section stays whole
+    for v in ["3.2.0", "3.1.1", "2.9.0", "2.8.0"]:
+        assert f"Version {v}\n" in out
+    assert out.count("Released 2024-") == 9  # every section keeps its date line
+    assert "Change 3 of 2.8.0" not in out
+
+
+# -- bench cases ------------------------------------------------------------------------------
+
+def _units(path: Path) -> tuple[dict[str, Any], list[str]]:
+    case = json.loads(path.read_text(encoding="utf-8"))
+    texts: list[str] = []
+    for m in case["messages"]:
+        if m.get("role") == "tool" and isinstance(m.get("content"), str):
+            texts.append(m["content"])
+        elif m.get("role") == "user" and isinstance(m.get("content"), list):
+            texts += [b["content"] for b in m["content"] if b.get("type") == "tool_result"
+                      and isinstance(b.get("content"), str)]
+    return case, texts
+
+
+_PROSE_CASES = sorted(p for p in CASES.glob("*.json") if p.stem.startswith(("text_", "mixed_"))) \
+    if CASES.is_dir() else []
+
+
+@pytest.mark.skipif(not _PROSE_CASES, reason="shared bench cases not present")
+@pytest.mark.parametrize("path", _PROSE_CASES, ids=lambda p: p.stem)
+def test_bench_needles_survive(path: Path) -> None:
+    case, texts = _units(path)
+    checked = 0
+    for text in texts:
+        kind = detect(text).kind.value
+        if kind not in ("markdown", "text"):
+            continue
+        comp = (compress_markdown if kind == "markdown" else compress)(text, case["question"], CFG)
+        wanted = [n for n in case["needles"] if n in text]
+        assert [n for n in wanted if n not in comp.text] == []
+        assert _squash(_restore(comp.text, comp)) == _squash(text)
+        checked += 1
+    assert checked
+
+
+@pytest.mark.skipif(not _PROSE_CASES, reason="shared bench cases not present")
+def test_bench_text_savings() -> None:
+    before = after = 0
+    for path in _PROSE_CASES:
+        if not path.stem.startswith("text_"):
+            continue
+        case, texts = _units(path)
+        for text in texts:
+            before += len(text)
+            after += len(compress(text, case["question"], CFG).text)
+    assert after < 0.65 * before
