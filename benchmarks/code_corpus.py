@@ -29,11 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from headroom.ccr.markers import find_markers  # noqa: E402
-from headroom.compressors.code import compress, syntax_errors  # noqa: E402
-from headroom.compressors.code.languages import grammar  # noqa: E402
-from headroom.config import Config  # noqa: E402
-from headroom.tokens import encoding_for_model  # noqa: E402
+from headroom.ccr.markers import find_markers
+from headroom.compressors.code import compress, syntax_errors
+from headroom.compressors.code.languages import grammar
+from headroom.config import Config
+from headroom.tokens import encoding_for_model
 
 EXTENSIONS = {".py": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
               ".ts": "typescript", ".mts": "typescript", ".tsx": "tsx", ".go": "go", ".rs": "rust",
@@ -80,19 +80,35 @@ def _walk(root: str, lang: str) -> Iterator[tuple[str, str]]:
             continue
 
 
+def _package(root: str, name: str) -> str:
+    """The package a file belongs to: its first directory below the search root (for a
+    zip, its first path component), so one huge package cannot fill the sample."""
+    rel = name.split("!", 1)[1] if "!" in name else os.path.relpath(name, root)
+    parts = Path(rel).parts
+    return parts[0] if len(parts) > 1 else ""
+
+
 def sample(lang: str, roots: list[str], n: int) -> list[tuple[str, str]]:
-    """``n`` files spread evenly over the sorted candidates (minified bundles skipped)."""
-    files = []
+    """``n`` files taken round-robin over packages (each package's files spread evenly),
+    minified bundles skipped."""
+    packages: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for root in roots:
         if os.path.exists(root):
             for name, text in _walk(root, lang):
                 lines = text.count("\n") + 1
                 if len(text) / lines <= 150:  # not minified
-                    files.append((name, text))
-    if len(files) <= n:
-        return files
-    step = len(files) / n
-    return [files[int(i * step)] for i in range(n)]
+                    packages.setdefault((root, _package(root, name)), []).append((name, text))
+    queues = []
+    for key in sorted(packages):
+        files = packages[key]
+        step = max(1, len(files) // max(1, n))
+        queues.append(files[step // 2::step] + [f for i, f in enumerate(files) if i % step != step // 2])
+    out: list[tuple[str, str]] = []
+    depth = 0
+    while len(out) < n and any(depth < len(q) for q in queues):
+        out.extend(q[depth] for q in queues if depth < len(q))
+        depth += 1
+    return sorted(out[:n])
 
 
 def restore(out: str, originals: dict[str, str]) -> str:
@@ -153,7 +169,7 @@ def main() -> int:
             new_errors = syntax_errors(parser.parse(comp.text.encode("utf-8", "surrogatepass"))) > syntax_errors(
                 parser.parse(text.encode("utf-8", "surrogatepass")))
             errors += new_errors
-            if restore(comp.text, {o.ref: o.original for o in comp.omissions}) != text:
+            if comp.omissions and restore(comp.text, {o.ref: o.original for o in comp.omissions}) != text:
                 broken += 1
                 print(f"  roundtrip mismatch: {name}")
             if before > args.min_tokens:

@@ -1,11 +1,11 @@
 """Content router: which compressor a tool output goes to.
 
-Detection is pure Python, deterministic and sample-based: it reads the first 120 lines (at
-most 20 KB) plus 30 lines from the middle and 30 from the end, so a multi-MB output costs
-what a 30 KB one does, a small fraction of one tokenizer pass. Checks run from the most
-specific shape (JSON, diff, test run, grep hits) to the most general (code, markdown,
-prose); the first that holds wins. Thresholds are shares of the sampled lines, so stray
-lines (a header, a truncation marker) don't flip the verdict.
+Pure Python, deterministic and sample-based: it reads the first 120 lines (at most 20 KB)
+plus 30 lines from the middle and 30 from the end, so a multi-MB output costs what a 30 KB
+one does, a small fraction of one tokenizer pass. Checks run from the most specific shape
+(JSON, diff, test run, grep hits) to the most general (code, markdown, prose) and the first
+that holds wins. Thresholds are shares of the sampled lines, so a stray header or
+truncation marker doesn't flip the verdict.
 """
 
 from __future__ import annotations
@@ -21,12 +21,9 @@ from headroom.kinds import Detection, Kind
 
 __all__ = ["detect"]
 
-_HEAD_CHARS = 20_000
-_HEAD_LINES = 120
-_PART_CHARS = 4_000  # middle and tail samples
-_PART_LINES = 30
-#: Below this size a real ``json.loads`` decides; above it a token scan of the head does.
-_FULL_JSON_LIMIT = 32_000
+_HEAD_CHARS, _HEAD_LINES = 20_000, 120
+_PART_CHARS, _PART_LINES = 4_000, 30  # middle and tail samples
+_FULL_JSON_LIMIT = 32_000  # below it ``json.loads`` decides; above it a token scan of the head does
 _NONSPACE = re.compile(r"\S")
 _NUMBERED = re.compile(r" *\d+(?:\t|→|\| |: )")  # a hint only: split_numbered decides
 
@@ -88,10 +85,11 @@ def _classify(text: str, lines: Sequence[str], whole: bool, last: str) -> Detect
     for kind, check in _CHECKS:
         if check(rows):
             return Detection(kind)
-    return _code_or_prose(rows)
+    head = [ln for ln in lines[:_HEAD_LINES] if ln.strip()]  # block state (fences, docstrings) needs order
+    return _code_or_prose(head or rows)
 
 
-# --- JSON -------------------------------------------------------------------------------
+# --- JSON ----------------------------------------------------------------------------------
 
 _JSON_TOKEN = re.compile(r'\s*(?:"(?:[^"\\\n]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null|([{}\[\],:]))')
 
@@ -122,8 +120,7 @@ def _loads_ok(text: str) -> bool:
 
 def _tokens_ok(chunk: str) -> bool:
     """The chunk is a JSON token stream where no two values touch (``[2024-01-01`` fails)."""
-    pos, prev_value = 0, False
-    end = len(chunk) - 200  # the last token may be cut
+    pos, prev_value, end = 0, False, len(chunk) - 200  # the last token may be cut
     while pos < end:
         m = _JSON_TOKEN.match(chunk, pos)
         if m is None:
@@ -135,61 +132,60 @@ def _tokens_ok(chunk: str) -> bool:
     return True
 
 
-# --- diffs, test runs, grep output -------------------------------------------------------
+# --- diffs, test runs, grep output ---------------------------------------------------------
 
 _HUNK = re.compile(r"@@@? -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 _DIFF_FILE = re.compile(r"diff --git |diff -|--- \S|\+\+\+ \S|Index: ")
-_DIFF_META = re.compile(  # git headers, `git log -p` / `git show` / format-patch preambles, svn
+_DIFF_META = re.compile(  # git headers; `git log -p`, `git show`, format-patch preambles; svn
     r"(?:index [0-9a-f]+\.\.|(?:new|deleted) file mode|similarity index|rename (?:from|to) |old mode|new mode|"
     r"Binary files |commit [0-9a-f]{7,40}|Author: |Date: |Merge: |From [0-9a-f]{40} |Only in |={10,})")
 
 
 def _is_diff(rows: list[str]) -> bool:
     """Unified/git diffs: a hunk header, a file header, and almost only +/-/context lines."""
-    hunks = sum(1 for r in rows if r.startswith("@@") and _HUNK.match(r))
-    if not hunks or not any(_DIFF_FILE.match(r) for r in rows):
+    if not any(r.startswith("@@") and _HUNK.match(r) for r in rows) or not any(_DIFF_FILE.match(r) for r in rows):
         return False
     shaped = sum(1 for r in rows if r[0] in " +-@\\" or _DIFF_META.match(r) or _DIFF_FILE.match(r))
     return shaped >= 0.8 * len(rows)
 
 
-_TEST_SUMMARY = re.compile(
+_TEST_SUMMARY = re.compile(  # pytest, unittest, jest, cargo, go, mocha, TAP, vitest, maven, phpunit, rspec, dotnet
     r"(?:=+ )?(?:\d+ \w+, )*\d+ (?:passed|failed|errors?)\b.* in [\d.]+m?s|=+ no tests ran|Ran \d+ tests? in |"
     r"(?:Tests|Test Suites): +.*\d+ total|test result: (?:ok|FAILED)\.|(?:ok|FAIL) +\S+\s+(?:[\d.]+s|\(cached\))|"
-    r"\s*\d+ (?:passing|failing) \(\d+m?s\)|FAILED \((?:failures|errors)=\d+|[#ℹ] (?:pass|fail) \d+$"
-)
+    r"\s*\d+ (?:passing|failing) \(\d+m?s\)|FAILED \((?:failures|errors)=\d+|[#ℹ] (?:pass|fail) \d+$|"
+    r"\s*(?:Test Files|Tests) +\d+ (?:passed|failed)|.*Tests run: \d+, Failures: \d+|OK \(\d+ tests?|"
+    r"Tests: \d+, Assertions: \d+|\d+ examples?, \d+ failures?|(?:Passed|Failed)! +- Failed: +\d+")
 _TEST_LINE = re.compile(
     r"(?:=+ (?:test session starts|FAILURES|ERRORS|short test summary info|warnings summary) =+|"
     r"collected \d+ items?|\S+\.py::\S+|(?:\S+\.py )?[.FEsxX]+\s*(?:\[\s*\d+%\])$|(?:PASSED|FAILED|ERROR) \S+::|"
     r"\w+ \([\w.]+\) \.\.\. (?:ok|FAIL|ERROR|skipped)|(?:FAIL|ERROR): \w+ \(|(?:not )?ok \d+ - |1\.\.\d+$|"
     r"(?:PASS|FAIL) +\S+\.(?:[jt]sx?|mjs|cjs)\b|\s*[✓✔✕✗✖×] |=== (?:RUN|PAUSE|CONT) +\w|\s*--- (?:PASS|FAIL|SKIP): |"
-    r"running \d+ tests?$|test \S+ \.\.\. (?:ok|FAILED|ignored)|\s+Running (?:unittests|tests/)|"
-    r"\s*\d+ (?:passing|failing|pending)\b)"
-)
+    r"running \d+ tests?$|test \S+ \.\.\. (?:ok|FAILED|ignored)|\s+Running (?:unittests|tests/)|Finished in [\d.]+ s|"
+    r"\s*\d+ (?:passing|failing|pending)\b)")
 
 
 def _is_test_output(rows: list[str]) -> bool:
-    """pytest, unittest, jest/mocha, TAP, ``go test``, ``cargo test``: result lines plus a summary."""
-    summary = any(_TEST_SUMMARY.match(r) for r in rows[-40:])
-    if not summary and _unlikely(rows, _TEST_LINE.match, 0.2):
+    """Test runner output: a summary near the end plus result lines, or result lines throughout."""
+    summaries = sum(1 for r in rows[-40:] if _TEST_SUMMARY.match(r))
+    if not summaries and _unlikely(rows, _TEST_LINE.match, 0.2):
         return False
     hits = sum(1 for r in rows if _TEST_LINE.match(r))
-    return (summary and hits >= 1) or hits >= max(3, 0.2 * len(rows))
+    return (summaries > 0 and hits + summaries >= 2) or hits >= max(3, 0.2 * len(rows))
 
 
 _EXTS = frozenset(
     "py pyi js jsx mjs cjs ts tsx go rs java kt kts scala c h cc cpp cxx hpp hh cs rb php swift m mm sh bash zsh pl "
     "pm lua r sql htm html css scss less vue svelte md rst txt adoc json yaml yml toml ini cfg conf xml gradle "
-    "properties lock mod sum proto tf log csv tsv ex exs erl hs ml clj dart jl ipynb in env".split()
-)
+    "properties lock mod sum proto tf log csv tsv ex exs erl hs ml clj dart jl ipynb in env".split())
 _PATH = r"[^\s:,;'\"()<>=]"  # a character of a file path
-_GREP_N = re.compile(rf"(?:[A-Za-z]:)?{_PATH}*[A-Za-z_./]{_PATH}*:\d+:(?!\d\d(?:\D|$))")  # grep -n; not HH:MM:SS
-_GREP_CTX = re.compile(rf"{_PATH}*[./]{_PATH}*?-\d+-")  # grep -C context line
-_LINE_HIT = re.compile(r"(\d+)[:-]")  # ripgrep --heading hit under its file name
+_NOT_TIME = r"(?!\d\d(?:\D|$))"  # `12:30:45`, `2024-05-06` are not `path:12:` / `path-12-`
+_GREP_N = re.compile(rf"(?:[A-Za-z]:)?{_PATH}*[A-Za-z_./]{_PATH}*:[1-9]\d*:{_NOT_TIME}")  # grep -n, rg -n, cc
+_GREP_CTX = re.compile(rf"{_PATH}*[./]{_PATH}*?-[1-9]\d*-{_NOT_TIME}")  # grep -C context line
+_LINE_HIT = re.compile(r"(\d+)[:-]")  # a ripgrep --heading hit under its file name
 
 
 def _path_like(s: str) -> bool:
-    """Looks like a file path: no spaces, and a directory part or a known extension."""
+    """No spaces, and a directory part or a known extension."""
     if not s or " " in s or "\t" in s:
         return False
     return "/" in s or "\\" in s or ("." in s and s.rpartition(".")[2].lower() in _EXTS)
@@ -224,7 +220,7 @@ def _is_search(rows: list[str]) -> bool:
     return len(nums) >= max(3, 0.9 * n) and all(a < b for a, b in itertools.pairwise(nums)) and _jumps(nums)
 
 
-# --- markup, tables, logs --------------------------------------------------------------
+# --- markup, tables, logs ------------------------------------------------------------------
 
 _HTML_TAG = re.compile(
     r"</?(?:html|head|body|div|span|p|a|script|style|meta|link|table|tr|td|th|ul|ol|li|h[1-6]|br|img|form|"
@@ -251,12 +247,14 @@ def _is_table(rows: list[str]) -> bool:
     rows = [r for r in rows if r[0] != "#"]  # comment lines in data files
     if len(rows) < 3:
         return False
-    header = not _stamped(rows[0])
-    need = 0.9 * len(rows)
+    header, need = not _stamped(rows[0]), 0.9 * len(rows)
     for delim in (",", "\t", ";", "|"):
         if sum(delim in r for r in rows[:24]) < 0.9 * len(rows[:24]) or sum(delim in r for r in rows) < need:
             continue
-        counts = [len(f) for f in csv.reader(rows, delimiter=delim) if f and f[0].strip()]
+        try:
+            counts = [len(f) for f in csv.reader(rows, delimiter=delim) if f and f[0].strip()]
+        except csv.Error:  # NUL bytes (before 3.11), huge fields
+            continue
         if len(counts) < need or not (header or delim in ",\t"):
             continue
         width = max(set(counts), key=counts.count)
@@ -268,9 +266,9 @@ def _is_table(rows: list[str]) -> bool:
     return False
 
 
-_LOG_TIME = re.compile(r"\d:\d\d:\d\d")  # HH:MM:SS anywhere near the start
+_LOG_TIME = re.compile(r"\d:\d\d:\d\d")  # HH:MM:SS
 _DMESG = re.compile(r"\[\s*\d+\.\d+\]")
-_LOG_DATE = re.compile(r"(?<![\d.])\d(?:\d{3}-\d\d-\d\d|\d{5} \d{6}\b|\d{9}\b)")  # ISO date, HDFS yymmdd hhmmss, epoch
+_LOG_DATE = re.compile(r"(?<![\d.])\d(?:\d{3}-\d\d-\d\d|\d{5} \d{6}\b|\d{9}\b)")  # ISO date, yymmdd hhmmss, epoch
 _LOG_LEVEL = re.compile(r"(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL|SEVERE)\b")
 _LOG_WORD = re.compile(r"\b(?:info|warn|warning|error|debug|verbose|silly|timing|notice|trace|fatal|crit)\b|level=")
 
@@ -293,18 +291,16 @@ def _is_logs(rows: list[str]) -> bool:
 
 _CHECKS: tuple[tuple[Kind, Callable[[list[str]], bool]], ...] = (
     (Kind.DIFF, _is_diff), (Kind.TEST_OUTPUT, _is_test_output), (Kind.SEARCH, _is_search),
-    (Kind.HTML, _is_html), (Kind.CSV, _is_table), (Kind.LOGS, _is_logs),
-)
+    (Kind.HTML, _is_html), (Kind.CSV, _is_table), (Kind.LOGS, _is_logs))
 
-
-# --- code, markdown, prose ---------------------------------------------------------------
+# --- code, markdown, prose -----------------------------------------------------------------
 
 _FIRST = re.compile(r"\s*([#@]?\w+|#!?\[|[}\])]|//|/\*|\*/?|#!)")
 _Rule = tuple[str, int, "re.Pattern[str] | None"]
 
 
 def _rules(spec: dict[str, str]) -> dict[str, list[_Rule]]:
-    """``{"word": "lang weight [regex] | ..."}`` -> leading word -> (language, weight, condition)."""
+    """``{"words": "lang weight [regex] | ..."}`` -> leading word -> (language, weight, condition)."""
     out: dict[str, list[_Rule]] = {}
     for words, rules in spec.items():
         parsed: list[_Rule] = []
@@ -317,7 +313,7 @@ def _rules(spec: dict[str, str]) -> dict[str, list[_Rule]]:
 
 _JS_DECL = r"^\w+ (?:\w+|\{[^}]*\}|\[[^\]]*\]) = "
 _TS_MEMBER = r"^\w+ (?:readonly )?\w+[?!]?:"
-#: Leading word of a line -> language evidence, when the line (stripped) matches the condition.
+#: Leading word of a line -> language evidence, when the (stripped) line matches the condition.
 _STARTS = _rules({
     "def": r"python 3 ^def \w+\(", "elif": "python 3", "raise": "python 2", "yield lambda": "python 1",
     "class": r"python 3 :\s*$ | java 2 \{\s*$", "except finally with": r"python 2 :\s*$",
@@ -350,28 +346,24 @@ _CONTAINS: tuple[tuple[str, str, int], ...] = (
     ("-> Option", "rust", 2), ("Some(", "rust", 1), ("usize", "rust", 2), ("println!(", "rust", 2),
     ("System.out", "java", 2), ("String[]", "java", 2), (" throws ", "java", 3), ("@Override", "java", 1),
     ("static final ", "java", 2), ("private final ", "java", 2), ("std::vector", "other", 2), ("nullptr", "other", 2),
-    ("printf(", "other", 2), ("<?php", "other", 40), ("$this->", "other", 4),
-)
+    ("printf(", "other", 2), ("<?php", "other", 40), ("$this->", "other", 4))
 #: Leading words that make a code line on their own (they rarely start a line of prose).
 _CODE_WORDS = frozenset(
     "def elif from func fn let const var function impl struct enum interface async pub yield raise void namespace "
     "public private protected static package use import #include #define #ifdef #ifndef #endif #[ #![ @Override "
     "} ] ) // /* */ #! except finally try module export defer return fi done esac echo local "
-    "SELECT INSERT CREATE ALTER DROP UPDATE DELETE GRANT BEGIN COMMIT".split()
-)
+    "SELECT INSERT CREATE ALTER DROP UPDATE DELETE GRANT BEGIN COMMIT".split())
 _CODE_END = (";", "{", "}", "(", "[", "):", "; then", "; do", "\\", ",", "=")
-_CODE_CHARS = re.compile(r"[=&|$>(]")  # cheap gate before the substring checks below
-_CODE_INNER = (" = ", "==", "!=", "=>", "->", ":=", "&&", "||", "();", "){", "$(", "${", '"$', "=$", " | ", "2>&1")
+_CODE_CHARS = re.compile(r"[=&|$>(]")  # a cheap gate before the substring checks below
+_CODE_INNER = (" = ", "==", "!=", "=>", " -> ", ":=", "&&", "||", "();", "){", "$(", "${", '"$', "=$", " | ", "2>&1")
 _BLOCK_WORDS = frozenset("if for while with else class def try elif except finally switch case".split())
 _JSX = re.compile(r"className=|^\s*</?[A-Za-z][\w.]*(?:\s+\w+=|\s*/?>|$)|^\s*<>")
-#: Type annotations, generics and casts: TypeScript evidence (comment lines excluded).
-_TS_HINT = re.compile(
+_TS_HINT = re.compile(  # type annotations, generics, casts
     r"\w[?!]?: (?:string|number|boolean|void|any|unknown|never)\b|\w<[A-Z]\w*(?:\[\])?(?:, ?[A-Z]\w*)*>|"
-    r"\w<[^<>()=]+>\(|\(\w+\??: [A-Za-z]|\): [A-Za-z<{\[]|\bas (?:const|string|number|any|unknown)\b"
-)
+    r"\w<[^<>()=]+>\(|\(\w+\??: [A-Za-z]|\): [A-Za-z<{\[]|\bas (?:const|string|number|any|unknown)\b")
 _FENCE = re.compile(r"(?:```|~~~)(?!~)")
 _YAML_KEY = re.compile(r"(\s*)(?:- )?[\w.\-\"']+:(?:\s|$)")
-_MD_FIRST = frozenset("#=-~^\"'`*+|>.•0123456789")  # cheap gate before the two below
+_MD_FIRST = frozenset("#=-~^\"'`*+|>.•0123456789")  # a cheap gate before the two below
 _MD_STRUCT = re.compile(r"#{1,6} \S|([=\-~^\"'`#*+])\1{2,}\s*$|```|~~~|\.\. [\w:-]+::|\.\. _[\w-]+:|\s*\|.*\|\s*$|> \S")
 _MD_LIST = re.compile(r"\s*(?:[-*+•]|\d+[.)])\s+\S")
 _MD_INLINE = re.compile(r"\[[^\]]+\]\([^)]+\)|\*\*\w|``\w|:(?:ref|func|class|meth|doc|pr|issue|attr):`")
@@ -384,11 +376,9 @@ def _code_or_prose(rows: list[str]) -> Detection:
     table rows count for neither side (a ``#`` line is a heading in markdown and a comment
     in Python, shell, YAML), and fenced or ``::`` blocks inside a document are set aside.
     """
-    rows = rows[:_HEAD_LINES]
     if rows[0].startswith(("#!/", "#! /")):
-        lang = "python" if "python" in rows[0] else "javascript" if "node" in rows[0] else "other"
-        return Detection(Kind.CODE, lang)
-    code = skipped = embedded = struct = lists = yaml = nested = markup = jsx = 0
+        return Detection(Kind.CODE, "python" if "python" in rows[0] else "javascript" if "node" in rows[0] else "other")
+    code = skipped = headings = embedded = struct = lists = yaml = nested = markup = jsx = 0
     block = doc = fence = literal = False  # in a /* */ file; docstring; ``` block; rst literal block
     scores = dict.fromkeys(("python", "javascript", "typescript", "go", "rust", "java", "other"), 0)
     for row in rows:
@@ -399,7 +389,7 @@ def _code_or_prose(rows: list[str]) -> Detection:
             embedded += 1
             continue
         literal = line.endswith("::") or (line.startswith(".. ") and "::" in line)  # rst literal / directive body
-        quotes = line.count('"""') + line.count("\'\'\'") if "'" in line or '"' in line else 0
+        quotes = line.count('"""') + line.count("'''") if "'" in line or '"' in line else 0
         if doc or quotes:
             code += 1
             doc = doc != (quotes % 2 == 1)
@@ -411,27 +401,23 @@ def _code_or_prose(rows: list[str]) -> Detection:
             if cond is None or cond.search(line):
                 scores[lang] += weight
         if ":" in row and (y := _YAML_KEY.match(row)):
-            yaml += 1
-            nested += y.group(1) != ""
+            yaml, nested = yaml + 1, nested + (y.group(1) != "")
         markup += line[0] == "<" and line[-1] == ">"
-        if ("<" in line or ":" in line) and word not in ("*", "//", "/*", "#", "def"):
-            scores["typescript"] += 2 * len(_TS_HINT.findall(line))
-            jsx += _JSX.match(row) is not None
         if word == "*" and block:
             code += 1
         elif line[0] == "#" and word[1:] not in ("include", "define", "!", "[", "!["):
             skipped += 1
+            headings += _MD_STRUCT.match(row) is not None
         elif line[0] in _MD_FIRST and _MD_STRUCT.match(row):
             struct += 1
         elif line[0] in _MD_FIRST and _MD_LIST.match(row):
             lists += 1
-        elif (
-            word in _CODE_WORDS
-            or (word in _BLOCK_WORDS and line[-1] == ":")
-            or line.endswith(_CODE_END)
-            or (_CODE_CHARS.search(line) is not None and any(s in line for s in _CODE_INNER))
-        ):
-            code += 1
+        else:
+            if ("<" in line or ":" in line) and word not in ("//", "/*", "def"):
+                scores["typescript"] += 2 * len(_TS_HINT.findall(line))
+                jsx += _JSX.match(row) is not None
+            code += (word in _CODE_WORDS or (word in _BLOCK_WORDS and line[-1] == ":") or line.endswith(_CODE_END)
+                     or (_CODE_CHARS.search(line) is not None and any(s in line for s in _CODE_INNER)))
     body = len(rows) - embedded - skipped
     n = body - struct - lists
     if n < (5 if embedded else 1):
@@ -440,24 +426,23 @@ def _code_or_prose(rows: list[str]) -> Detection:
     for sub, lang, weight in _CONTAINS:
         scores[lang] += weight * joined.count(sub)
     evidence = max(scores.values())
-    if code >= 0.5 * n or (code >= 0.3 * n and evidence >= 0.5 * n) or (not embedded and evidence >= max(12, 0.3 * n)):
+    strong = not embedded and (evidence >= max(12, 0.3 * body) or (code >= 0.3 * n and evidence >= 0.5 * n))
+    if code >= 0.5 * n or strong:
         return Detection(Kind.CODE, _language(scores, jsx))
     if not embedded and ((yaml >= 0.6 * body and nested >= 2) or markup >= 0.6 * body):
         return Detection(Kind.CODE, "other")  # YAML, XML and friends: config and data files
     inline = sum(1 for r in rows if _MD_INLINE.search(r))
-    if struct + embedded >= 2 or lists >= max(2, 0.1 * n) or inline >= max(2, 0.05 * n):
+    if struct + headings + embedded >= 2 or lists >= max(2, 0.1 * n) or inline >= max(2, 0.05 * n):
         return Detection(Kind.MARKDOWN)
     return Detection(Kind.TEXT)
 
 
 def _language(scores: dict[str, int], jsx: int) -> str:
     """Best-scoring language; JS and TS pool their evidence, TS needs its own (types)."""
-    ts = scores.pop("typescript")
-    plain = scores.pop("javascript")
-    js = plain + ts
+    ts, plain = scores.pop("typescript"), scores.pop("javascript")
     best = max(scores, key=lambda k: scores[k])
-    if js > scores[best] and plain:
-        if ts < max(4, 0.1 * js):
+    if plain and plain + ts > scores[best]:
+        if ts < max(4, 0.1 * (plain + ts)):
             return "javascript"
         return "tsx" if jsx >= 3 else "typescript"
     return best if scores[best] >= 3 else "other"

@@ -80,7 +80,8 @@ def build(fmt: str, question: str, rounds: list[list[str]], names: list[str] | N
         calls, results = [], []
         for out in outputs:
             n += 1
-            name = (names or ["bash", "read_file", "http_get"])[n % len(names or [1, 2, 3])]
+            pool = names or ["bash", "read_file", "http_get"]
+            name = pool[(n - 1) % len(pool)]
             args = {"cmd": f"step {n}"}
             if fmt == "openai":
                 calls.append({"id": f"call_{n}", "type": "function",

@@ -122,6 +122,12 @@ def test_lossless_only_changes_nothing_but_repeats() -> None:
     assert result.text == SIMPLE and result.omissions == []
 
 
+def test_small_tight_diff_is_left_as_it_is() -> None:
+    text = file_diff("a.py", hunk(3, ["x = 1"], ["y = 2"], ["y = 3"], ["z = 4"]))
+    result = compress(text, "", CFG)
+    assert result.text == text and result.omissions == []  # dropping one index line would not pay for a ref
+
+
 def test_unusual_mode_index_line_is_kept() -> None:
     text = file_diff("run.sh", hunk(1, CTX[:3], ["echo a"], ["echo b"], CTX[3:6]),
                      index="index 1a2b3c4..5d6e7f8 100755")
@@ -160,7 +166,7 @@ def test_lock_file_collapses_to_a_summary_with_a_ref() -> None:
     text = SIMPLE + "\n" + lock
     result = compress(text, "what changed in the app?", CFG)
     assert "diff --git a/package-lock.json b/package-lock.json" in result.text
-    assert "lock file: 1 hunks, +40 −40 lines" in result.text
+    assert "lock file: 1 hunk, +40 −40 lines" in result.text
     assert '"a7": "1.1.7"' not in result.text
     hunks_text = lock.split("\n", 4)[4]
     assert any(o.original == hunks_text for o in result.omissions)

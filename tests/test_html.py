@@ -4,6 +4,9 @@ the whole original page; trafilatura's misses are put back from the built-in ext
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +92,22 @@ def test_hidden_elements_are_skipped() -> None:
     page = '<body><p>Shown text.</p><div hidden><p>Secret one.</p></div><p style="display: none">Secret two.</p></body>'
     text = extract(page).text
     assert text == "Shown text."
+
+
+def test_unclosed_skipped_element_does_not_hide_the_rest() -> None:
+    page = "<html><body><p>Intro paragraph.</p><nav><ul><li>Menu</li></ul><p>Main text with 42 facts.</p></body></html>"
+    assert "Main text with 42 facts." in extract(page).text
+
+
+def test_xml_elements_are_blocks() -> None:
+    feed = ("<?xml version='1.0'?><rss><channel><title>Feed</title><item><title>First item</title>"
+            "<description>The first item text.</description></item></channel></rss>")
+    assert extract(feed).text.split("\n\n") == ["Feed", "First item", "The first item text."]
+
+
+def test_only_the_page_title_is_the_title() -> None:
+    page = "<html><head><title>T</title></head><body><svg><title>icon</title></svg><p>x</p></body></html>"
+    assert extract(page).text == "# T\n\nx"
 
 
 @pytest.mark.parametrize("config", [CFG, BUILTIN], ids=["auto", "builtin"])
@@ -193,6 +212,27 @@ def test_any_tag_soup_is_handled_deterministically(tokens: list[str]) -> None:
         assert find_markers(a.text)[0].start == 0 and a.omissions[0].original == page
     else:  # nothing readable: the page is only whitespace-folded
         assert a.text == fold_lines(page)
+
+
+_SCRIPT = """
+import hashlib, sys
+from headroom.compressors import html, text
+from headroom.config import Config
+page = sys.stdin.read()
+out = html.compress(page, "dam release", Config()).text + text.compress(page, "dam release", Config()).text
+print(hashlib.sha256(out.encode()).hexdigest())
+"""
+
+
+def test_same_output_in_any_process() -> None:
+    """No hash-order, clock or randomness: fresh interpreters with different hash seeds agree."""
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run([sys.executable, "-c", _SCRIPT], input=PAGE * 5, capture_output=True, text=True,
+                             env=env, check=True, timeout=120)
+        digests.add(run.stdout.strip())
+    assert len(digests) == 1
 
 
 def _html_cases() -> list[Path]:

@@ -152,7 +152,7 @@ def test_anthropic_block_without_type_is_named() -> None:
 def test_small_units_and_excluded_tools_left_alone(fmt: str) -> None:
     small = "\n".join(["same line"] * 20)  # foldable, but under the floor
     big = "\n".join(["same line"] * 2000)
-    msgs = build(fmt, "q", [[small, big]], names=["bash", "read_env"])  # small: read_env, big: bash
+    msgs = build(fmt, "q", [[small, big]], names=["read_env", "bash"])
     result = compress(msgs, MODEL)
     texts = tool_texts(fmt, result.messages)
     assert texts[0] == small and texts[1] != big  # floor applies; big one folds

@@ -91,3 +91,26 @@ def test_lockfile_package_asked_about_is_kept() -> None:
     row = next(line for line in out.split("\n") if line.startswith("node_modules/tar-stream,"))
     assert entry["integrity"] in row and entry["resolved"] in row
     assert out.split("\n")[1].startswith("[table: ") and " entries × " in out.split("\n")[1]
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_refs_retrieve_through_the_pipeline(path: Path) -> None:
+    """Through ``compress()`` and a store: each marker's ref retrieves what lets the tool
+    output be rebuilt exactly."""
+    from headroom import compress as compress_messages
+    from headroom import retrieve
+    from headroom.ccr.store import MemoryStore
+    from headroom.formats import visible_texts
+
+    case = json.loads(path.read_text(encoding="utf-8"))
+    store = MemoryStore()
+    out = compress_messages(case["messages"], case["model"], store=store).messages
+    originals = _tool_texts(case)
+    checked = 0
+    for text in visible_texts(out):
+        refs = {m.ref for m in find_markers(text) if m.ref}
+        if refs:
+            value = decode(text, {ref: retrieve(ref, store=store) for ref in refs})
+            assert any(value == json.loads(o) for o in originals)
+            checked += 1
+    assert checked  # every JSON case is large enough to have something cut

@@ -34,9 +34,10 @@ def _reconstruct(text: str, originals: dict[str, str]) -> str:
         if m is None:
             out.append(line)
             continue
-        if " gaps marked below" in m.group(1):
+        summary = m.group(1) or m.group(3) or ""
+        if " gaps marked below" in summary:
             continue
-        n = int(re.match(r"[\d,]+", m.group(1)).group(0).replace(",", ""))  # type: ignore[union-attr]
+        n = int(re.match(r"[\d,]+", summary).group(0).replace(",", ""))  # type: ignore[union-attr]
         queue = queues[m.group(2)]
         out.extend(queue[:n])
         del queue[:n]

@@ -16,7 +16,8 @@ from headroom.compressors.json_table import MISSING, build_table, encode_cell, r
 from headroom.config import Config
 
 LOSSLESS = Config(lossless_only=True)
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEWER = settings(SETTINGS, max_examples=30)
 
 
 def _lossless(value: Any) -> str:
@@ -158,8 +159,8 @@ def test_lossless_encoding_decodes_to_the_input(value: Any) -> None:
     assert decode(text) == value
 
 
-@SETTINGS
-@given(st.lists(tables(), min_size=2, max_size=6))
+@FEWER
+@given(st.lists(tables(), min_size=2, max_size=4))
 def test_json_lines_decode_to_the_input(records: list[Any]) -> None:
     flat = [r for rec in records for r in (rec if isinstance(rec, list) else [rec])]
     text = "\n".join(json.dumps(r) for r in flat)
@@ -167,7 +168,7 @@ def test_json_lines_decode_to_the_input(records: list[Any]) -> None:
     assert decode_lines(out.text) == flat
 
 
-@SETTINGS
+@FEWER
 @given(st.one_of(_JSON, tables()))
 def test_lossless_is_idempotent_and_deterministic(value: Any) -> None:
     once = compress(json.dumps(value), "", LOSSLESS)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 import headroom.router as router
-from headroom.kinds import Kind
+from headroom.compressors.numbered import split_numbered
+from headroom.kinds import Detection, Kind
 from headroom.router import detect
 
 BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "cases"
@@ -45,9 +46,17 @@ LOGS = {
     "nginx access": "\n".join(f'10.1.2.{i} - - [10/Oct/2023:13:55:{i:02d} +0000] "GET /api/items/{i} HTTP/1.1" '
                               f'200 {512 + i} "-" "curl/8.4.0"' for i in range(40)),
     "bgl": "\n".join(f"- {1117838570 + i} 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.{i:02d}.675872 "
-                     f"R02-M1-N0-C:J12-U11 RAS KERNEL INFO instruction cache parity error corrected" for i in range(40)),
+                     f"R02-M1-N0-C:J12-U11 RAS KERNEL INFO instruction cache parity error corrected"
+                     for i in range(40)),
     "hpc": "\n".join(f"{134681 + i} node-{i} unix.hw state_change.unavailable {1077804742 + i} 1 Component State "
-                     f"Change: Component \\042alt0\\042 is in the unavailable state (HWID={1973 + i})" for i in range(40)),
+                     f"Change: Component \\042alt0\\042 is in the unavailable state (HWID={1973 + i})"
+                     for i in range(40)),
+    "openstack": "\n".join(f"nova-api.log.1.2017-05-16_13:53:{i:02d} 2017-05-16 00:00:{i:02d}.008 25746 INFO "
+                           f"nova.osapi_compute.wsgi.server [req-38101a0b] 10.11.10.1 \"GET /v2/servers/detail "
+                           f"HTTP/1.1\" status: 200 len: 1893 time: 0.2477829" for i in range(40)),
+    "healthapp (pipes)": "\n".join(f"20171223-22:15:{i:02d}:606|Step_LSC|30002312|onStandStepChanged {3579 + i}"
+                                   for i in range(40)),
+    "klog": "\n".join(f"I0612 12:34:{i:02d}.789012       1 controller.go:42] Starting worker {i}" for i in range(40)),
     "zookeeper": "\n".join(f"2015-07-29 19:{i:02d}:05,863 - INFO  [QuorumPeer[myid=1]/0.0.0.0:2181:"
                            f"QuorumPeer@{670 + i}] - LOOKING" for i in range(40)),
     "android": "\n".join(f"03-17 16:13:{i:02d}.811  1702  2395 D WindowManager: printFreezingDisplayLogs "
@@ -418,6 +427,8 @@ Name Your Options
 
 The name is chosen in the following order.
 """
+NOTES = "\n\n".join(f"## Section {i}\n\nThe ingest service processes batches in order. Setting {i} controls "
+                     f"the retry budget (default {i + 2})." for i in range(12))
 PROSE = """The committee met on Tuesday to review the proposal for the new river bridge. Members
 agreed that the current crossing is too narrow for the traffic it carries during the harvest
 festival, and that a wider span would serve both commuters and the weekly market.
@@ -441,6 +452,7 @@ CASES: list[tuple[str, str, Kind, str | None]] = [
     ("html fragment", HTML_FRAGMENT, Kind.HTML, None),
     ("markdown", MARKDOWN, Kind.MARKDOWN, None),
     ("rst", RST, Kind.MARKDOWN, None),
+    ("markdown: headings only", NOTES, Kind.MARKDOWN, None),
     ("prose", PROSE, Kind.TEXT, None),
 ]
 
@@ -467,7 +479,6 @@ def test_numbered_reads_of_other_kinds(text: str, kind: Kind) -> None:
 
 @pytest.mark.parametrize(("text", "kind"), [
     ("", Kind.TEXT), ("   \n\n  ", Kind.TEXT), ("ok", Kind.TEXT), ('{"a": 1}', Kind.JSON), ("[1, 2, 3]", Kind.JSON),
-    ("{'a': 1}", Kind.CODE),  # a Python repr is not JSON
     ("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok\n" * 5, Kind.LOGS),  # starts with [ but no JSON
 ])
 def test_edge_cases(text: str, kind: Kind) -> None:
@@ -476,7 +487,29 @@ def test_edge_cases(text: str, kind: Kind) -> None:
 
 def test_broken_json_is_not_json() -> None:
     assert detect('{"truncated": [1, 2, 3').kind not in (Kind.JSON, Kind.JSONL)
+    assert detect("{'a': 1, 'b': None}").kind not in (Kind.JSON, Kind.JSONL)  # a Python repr
     assert detect(JSON_DOC[:-40]).kind not in (Kind.JSON, Kind.JSONL)
+
+
+def test_numbered_grep_hits_are_search_not_a_file_read() -> None:
+    hits = "\n".join(f"{n:6d}\t    raise ValueError('bad {n}')" for n in (12, 57, 230, 231, 498, 1020))
+    assert detect(hits) == Detection(Kind.SEARCH)
+
+
+def test_never_raises_on_junk() -> None:
+    rng = random.Random(7)
+    alphabet = "ab{}[]<>:;,.\t |#*-+@=/\\\"'`~0123456789\n\r\x00→✓ "
+    pieces = ["diff --git a/x b/x\n", "@@ -1,2 +1,3 @@\n", "     1\t", "src/a.py:12:", "<html>", "```\n", '"""',
+              "2024-01-01 10:00:00 INFO ", "=== RUN TestX\n", "| a | b |\n", "a,b,c\n", "#!/bin/sh\n", "\n" * 5]
+    for i in range(2000):
+        if i % 2:
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+        else:
+            parts = range(rng.randint(0, 40))
+            text = "".join(rng.choice(pieces) + rng.choice(alphabet) * rng.randint(0, 9) for _ in parts)
+        assert isinstance(detect(text), Detection)
+    for ch in "\n x{[\x00":
+        assert isinstance(detect(ch * 300_000), Detection)
 
 
 def test_windows_line_endings() -> None:
@@ -544,8 +577,7 @@ def _garble_unsampled(text: str) -> str:
     """Replace what lies between the head, middle and tail samples with binary-looking junk."""
     rng = random.Random(0)
     junk = "".join(rng.choice("\x00\x01{}[]<>@@ |,;:\t#") for _ in range(4096))
-    head_end, mid = router._HEAD_CHARS + 100, len(text) // 2
-    part = router._PART_CHARS
+    head_end, mid, part = 20_000 + 100, len(text) // 2, 4_000  # router: 20 KB head, 4 KB middle and tail
     spans = [(head_end, mid - 100), (mid + part + 100, len(text) - part - 100)]
     out, pos = [], 0
     for a, b in spans:
@@ -567,8 +599,17 @@ def test_detection_reads_only_a_bounded_sample(name: str, monkeypatch: pytest.Mo
     assert detect(_garble_unsampled(text)) == detect(text)
     # ... and no whole-document parse happens on the way.
     seen: list[int] = []
-    real_loads, real_split = router.json.loads, router.split_numbered
-    monkeypatch.setattr(router.json, "loads", lambda s, *a, **k: (seen.append(len(s)), real_loads(s, *a, **k))[1])
-    monkeypatch.setattr(router, "split_numbered", lambda s: (seen.append(len(s)), real_split(s))[1])
+    real_loads, real_split = json.loads, split_numbered
+
+    def loads(s: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(len(s))
+        return real_loads(s, *args, **kwargs)
+
+    def split(s: str) -> tuple[list[str], list[str]] | None:
+        seen.append(len(s))
+        return real_split(s)
+
+    monkeypatch.setattr(json, "loads", loads)
+    monkeypatch.setattr(router, "split_numbered", split)
     detect(text)
     assert max(seen, default=0) < 50_000

@@ -3,6 +3,8 @@ into counted markers whose refs give the lines back."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,10 +20,16 @@ CFG = Config()
 
 def reconstruct(comp: Compressed) -> str:
     originals = {o.ref: o.original for o in comp.omissions}
-    out = []
+    out: list[str] = []
     for line in comp.text.split("\n"):
         m = MARKER_RE.fullmatch(line)
-        out.append(originals[m.group(2)] if m and m.group(2) else line)
+        repeat = re.fullmatch(r"previous line ×([\d,]+) more", m.group(1)) if m and not m.group(2) else None
+        if m and m.group(2):
+            out.append(originals[m.group(2)])
+        elif repeat:
+            out.extend([out[-1]] * int(repeat.group(1).replace(",", "")))
+        else:
+            out.append(line)
     return "\n".join(out)
 
 

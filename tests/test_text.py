@@ -84,6 +84,37 @@ def test_blocks_markdown_and_rst() -> None:
     assert text[fence.start:fence.end] == "```py\nx = 1\n\ny = 2\n```"  # blank line inside a fence
 
 
+def test_plain_text_man_page_and_help_structure() -> None:
+    page = ("LS(1)    User Commands    LS(1)\n\nNAME\n       ls - list directory contents\n\nDESCRIPTION\n"
+            "       List information about the FILEs.\n\n       -a, --all\n              do not ignore entries\n\n"
+            "       -t     sort by time, newest first\n\nSEE ALSO\n       dircolors(1)\n")
+    blocks = parse_blocks(page, indented_code=False)
+    assert [b.title for b in blocks if b.kind == "heading"] == ["NAME", "DESCRIPTION", "SEE ALSO"]
+    assert [b.kind for b in blocks if page[b.start:b.end].startswith("-")] == ["item", "item"]
+    assert "code" not in {b.kind for b in blocks}  # indentation is layout in plain text
+    assert "code" in {b.kind for b in parse_blocks(page, indented_code=True)}  # ... and code in Markdown
+
+
+def test_debian_changelog_entries_are_headings() -> None:
+    entry = "pkg ({v}-1) unstable; urgency=medium\n\n  * Change for {v}.\n\n -- A B <a@b.c>  Mon, 01 Jan 2024\n\n"
+    log = "".join(entry.format(v=v) for v in ("2.6.1", "2.6.0", "2.5.9", "2.5.8"))
+    blocks = parse_blocks(log)
+    versions = heading_versions(blocks)
+    assert is_changelog(blocks, versions) and sorted(versions.values()) == [(2, 5, 8), (2, 5, 9), (2, 6, 0), (2, 6, 1)]
+
+
+def test_cjk_sentences() -> None:
+    text = "今天天气很好。我们去公园吧！ Then more."
+    assert [text[s:e] for s, e in sentence_spans(text)] == ["今天天气很好。", "我们去公园吧！", "Then more."]
+
+
+def test_windows_line_endings() -> None:
+    doc = _doc().replace("\n", "\r\n")
+    comp = compress(doc, "How many attempts does the retry budget allow?", CFG)
+    assert "Section 3\n----------" in comp.text and "defaults to 17 attempts." in comp.text
+    assert "\r" not in comp.text  # folded like every other line ending whitespace
+
+
 def test_sentences_are_exact_spans() -> None:
     text = "Dr. Smith measured 3.5 kg, e.g. twice.  Then she left!  \"Why?\" Nobody knew. J. Doe agreed."
     spans = sentence_spans(text)
@@ -130,6 +161,18 @@ def test_each_ref_returns_exactly_what_its_marker_replaced() -> None:
 def test_markdown_omission_kind() -> None:
     comp = compress_markdown(_doc(), "retry budget", CFG)
     assert comp.omissions and all(o.kind == "markdown" for o in comp.omissions)
+
+
+def test_listing_lines_and_table_headers() -> None:
+    listing = "Package    Version\n---------- -------\n" + "\n".join(
+        f"pkg{k:03d}     {k}.{k % 7}.{k % 3}" for k in range(400))
+    comp = compress(listing, "which version of pkg123 is installed?", CFG)
+    assert "pkg123     123.4.0" in comp.text and comp.text.startswith("Package    Version")
+    assert all(m.summary.split(" omitted")[0].endswith(("line", "lines")) for m in find_markers(comp.text))
+    table = "| name | size |\n|---|---|\n" + "\n".join(f"| file{k} | {k * 37} KB |" for k in range(300))
+    out = compress_markdown(table, "how big is file250?", CFG).text
+    assert out.startswith("| name | size |\n|---|---|\n") and "| file250 | 9250 KB |" in out
+    assert "table rows omitted" in out
 
 
 def test_whitespace_inside_kept_lines_is_preserved() -> None:
@@ -217,13 +260,20 @@ def test_changelog_detection_and_version_range() -> None:
 
 
 def test_changelog_named_sections_whole_others_heading_and_date() -> None:
-    out = compress(CHANGELOG, "What changed in 3.0.2?", CFG).text
+    tight = CFG.with_(options={"text": {"keep_ratio": 0.1, "min_keep_chars": 0}})  # the rules, not the fill
+    out = compress(CHANGELOG, "What changed in 3.0.2?", tight).text
     section = CHANGELOG.split("Version 3.0.2")[1].split("Version 3.0.1")[0]
     assert section.strip() in out  # the named section stays whole
     for v in ["3.2.0", "3.1.1", "2.9.0", "2.8.0"]:
         assert f"Version {v}\n" in out
     assert out.count("Released 2024-") == 9  # every section keeps its date line
     assert "Change 3 of 2.8.0" not in out
+
+
+def test_changelog_range_covering_most_of_the_log_is_not_kept_whole() -> None:
+    comp = compress(CHANGELOG, "We go from 2.8.0 to 3.2.0; which widget fixes matter?", CFG)
+    assert len(comp.text) < 0.8 * len(CHANGELOG) and comp.omissions
+    assert CHANGELOG.split("Version 3.1.1")[0].strip() in comp.text  # the named endpoints stay whole
 
 
 # -- bench cases ------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ __all__ = ["MARKER_RE", "REF_LEN", "Marker", "find_markers", "has_marker", "make
 REF_LEN = 12
 _OPEN = "[… "
 _REF_SEP = " · headroom_retrieve ref="
-MARKER_RE = re.compile(r"\[… ([^\n]*?)(?: · headroom_retrieve ref=([0-9a-f]{12,64}))?\]")
+# A summary may hold "]" (data does); a ref-carrying marker ends at its ref, a ref-less one
+# at the first "]". Neither spans a line or another marker's opening.
+MARKER_RE = re.compile(r"\[… (?:((?:(?!\[… )[^\n])*?) · headroom_retrieve ref=([0-9a-f]{12,64})|([^\n\]]*))\]")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class Marker:
     ref: str | None
     start: int
     end: int
+
+    @classmethod
+    def from_match(cls, m: re.Match[str]) -> Marker:
+        """The marker a :data:`MARKER_RE` match found (its summary sits in group 1 or 3)."""
+        return cls(m.group(1) if m.group(2) else m.group(3), m.group(2), m.start(), m.end())
 
 
 def make_ref(original: str, length: int = REF_LEN) -> str:
@@ -59,7 +66,7 @@ def omit(summary: str, original: str, kind: str, config: Config) -> tuple[str, l
 
 
 def find_markers(text: str) -> list[Marker]:
-    return [Marker(m.group(1), m.group(2), m.start(), m.end()) for m in MARKER_RE.finditer(text)]
+    return [Marker.from_match(m) for m in MARKER_RE.finditer(text)]
 
 
 def has_marker(text: str) -> bool:

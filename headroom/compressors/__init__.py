@@ -22,7 +22,7 @@ ROUTES: dict[Kind, str] = {
     Kind.TEST_OUTPUT: "headroom.compressors.test_output:compress",
     Kind.SEARCH: "headroom.compressors.search:compress",
     Kind.DIFF: "headroom.compressors.diff:compress",
-    Kind.CODE: "headroom.compressors.lossless:fold",
+    Kind.CODE: "headroom.compressors.code:compress",
     Kind.HTML: "headroom.compressors.html:compress",
     Kind.MARKDOWN: "headroom.compressors.text:compress_markdown",
     Kind.TEXT: "headroom.compressors.text:compress",

@@ -1,8 +1,11 @@
 """Unified diffs: keep every header and every changed line, trim what is not a change.
 
-File headers (``diff --git``, ``index``, ``---``, ``+++``) and ``@@`` hunk headers are
-kept verbatim, and so is every ``+``/``-`` line, except where a step below says otherwise:
+File headers (``diff --git``, ``---``, ``+++``, mode and rename lines) and ``@@`` hunk
+headers are kept verbatim, and so is every ``+``/``-`` line, except where a step below says
+otherwise:
 
+* ``index abc1234..def5678 100644`` lines go (blob hashes cost ~18 tokens a file and are
+  never needed; an unusual mode is kept);
 * unchanged context is trimmed to ``context`` lines on each side of a change; each cut
   leaves ``[… 4 unchanged lines]`` in place, and one ref at the top holds the whole diff
   (one ref per diff instead of one per hunk: a ref costs ~20 tokens);
@@ -63,32 +66,38 @@ def compress(text: str, question: str, config: Config) -> Compressed:
     if doc is None:
         return Compressed(fold_lines(text), "fold")
     omissions: list[Omission] = []
-    ctx = max(0, int(config.option(KIND, "context", 1)))
-    indexes = 0
     out_doc: list[FileDiff | str] = list(doc)
-    if not config.lossless_only:
-        out_doc = _collapse(out_doc, question, int(config.option(KIND, "long_line", 1000)), config, omissions)
-        out_doc = _fold_same_files(out_doc, config, omissions)
-        max_removed = int(config.option(KIND, "max_removed_run", 12) * config.keep_scale)
-        query = Query.parse(question)
-        for item in out_doc:
-            if isinstance(item, FileDiff):
-                indexes += _drop_index(item)
-                for hunk in item.hunks:
-                    _trim(hunk, ctx)
-                    if max_removed > 0:
-                        shorten_removed(hunk, max_removed, query)
+    if config.lossless_only:
+        _fold_same_hunks(out_doc)
+        return Compressed("\n".join(_lines(out_doc)), "diff-fold")
+    ctx = max(0, int(config.option(KIND, "context", 1)))
+    out_doc = _collapse(out_doc, question, int(config.option(KIND, "long_line", 1000)), config, omissions)
+    out_doc = _fold_same_files(out_doc, config, omissions)
+    max_removed = int(config.option(KIND, "max_removed_run", 12) * config.keep_scale)
+    query = Query.parse(question)
+    for item in out_doc:
+        if isinstance(item, FileDiff):
+            for hunk in item.hunks:
+                _trim(hunk, ctx)
+                if max_removed > 0:
+                    shorten_removed(hunk, max_removed, query)
     _fold_same_hunks(out_doc)
-    lines = _lines(out_doc)
-    strategy = "diff-fold" if config.lossless_only else "diff-trim"
-    if not config.lossless_only:
-        limit = max(50, round(int(config.option(KIND, "max_lines", 400)) * config.keep_scale))
-        if len(lines) > limit:
-            out_doc = cut_hunks(out_doc, question, limit, config, omissions)
-            lines = _lines(out_doc)
-            strategy = "diff-rank"
+    strategy = "diff-trim"
+    limit = max(50, round(int(config.option(KIND, "max_lines", 400)) * config.keep_scale))
+    if len(_lines(out_doc)) > limit:
+        out_doc = cut_hunks(out_doc, question, limit, config, omissions)
+        strategy = "diff-rank"
     shown = [h for item in out_doc if isinstance(item, FileDiff) for h in item.hunks]
     trimmed, removed = sum(h.trimmed for h in shown), sum(h.removed for h in shown)
+    sections = [item for item in out_doc if isinstance(item, FileDiff)]
+    # the index lines go when the top marker is paid for anyway, or when they outweigh it
+    indexes = sum(1 for s in sections for h in s.head if _INDEX.fullmatch(h))
+    if indexes and (trimmed or removed or indexes >= 3):
+        for section in sections:
+            section.head = [h for h in section.head if not _INDEX.fullmatch(h)]
+    else:
+        indexes = 0
+    lines = _lines(out_doc)
     if trimmed or indexes or removed:
         what = [f"{count(trimmed)} unchanged context lines"] if trimmed else []
         what += [f"{count(removed)} removed lines"] if removed else []
@@ -159,7 +168,8 @@ def _collapse(doc: list[FileDiff | str], question: str, long_line: int, config: 
             continue
         plus = sum(1 for h in item.hunks for line in h.changed if line[0] == "+")
         minus = sum(1 for h in item.hunks for line in h.changed if line[0] == "-")
-        summary = f"{why}: {count(len(item.hunks))} hunks, +{count(plus)} −{count(minus)} lines"
+        hunks = "1 hunk" if len(item.hunks) == 1 else f"{count(len(item.hunks))} hunks"
+        summary = f"{why}: {hunks}, +{count(plus)} −{count(minus)} lines"
         mark, om = omit(summary, "\n".join(h.text() for h in item.hunks), KIND, config)
         out.append(FileDiff([*item.head, mark]))
         omissions.extend(om)
@@ -202,15 +212,6 @@ def _fold_same_files(doc: list[FileDiff | str], config: Config, omissions: list[
         replace[idx[0]] = mark
         drop.update(idx[1:])
     return [replace.get(i, item) for i, item in enumerate(doc) if i not in drop]
-
-
-def _drop_index(section: FileDiff) -> int:
-    """Drop ``index abc123..def456 100644``: blob hashes a reader never needs (an unusual
-    mode such as 100755 is kept)."""
-    kept = [h for h in section.head if not _INDEX.fullmatch(h)]
-    dropped = len(section.head) - len(kept)
-    section.head = kept
-    return dropped
 
 
 # -- inside hunks ------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ __all__ = ["cut_hunks", "shorten_removed"]
 KIND = "diff"
 #: Each further hunk of one file is worth this much less (never below half).
 _DECAY = 0.8
-#: A run of dropped hunks with fewer body lines is kept: the marker would cost about as much.
-_MIN_DROP = 6
+#: A run of dropped hunks printing fewer characters is kept: its marker would cost about as much.
+_MIN_DROP = 300
 _W_PATH, _W_EXACT = 1.0, 3.0
 #: ``@@`` contexts named in a marker.
 _LIST_CONTEXTS = 3
@@ -37,11 +37,12 @@ def cut_hunks(doc: list[FileDiff | str], question: str, limit: int, config: Conf
     spots = [(fi, hi) for fi, item in enumerate(doc) if isinstance(item, FileDiff)
              for hi in range(len(item.hunks))]
     hunks = [_hunk(doc, fi, hi) for fi, hi in spots]
-    worth = _worth(doc, spots, hunks, Query.parse(question))
+    worth, rank = _worth(doc, spots, hunks, Query.parse(question))
     excess = sum(1 if isinstance(item, str) else len(item.head) for item in doc) \
         + sum(1 + len(h.body) for h in hunks) - limit
     drop: set[tuple[int, int]] = set()
-    for k in sorted(range(len(spots)), key=lambda k: (worth[k], -k)):  # least relevant first
+    # least relevant first; among equals (no question) each file's last hunks, so every file keeps its first
+    for k in sorted(range(len(spots)), key=lambda k: (worth[k], -rank[k], -k)):
         if excess <= 0:
             break
         drop.add(spots[k])
@@ -64,10 +65,11 @@ def cut_hunks(doc: list[FileDiff | str], question: str, limit: int, config: Conf
     return out
 
 
-def _worth(doc: list[FileDiff | str], spots: list[tuple[int, int]], hunks: list[Hunk], query: Query) -> list[float]:
+def _worth(doc: list[FileDiff | str], spots: list[tuple[int, int]], hunks: list[Hunk],
+           query: Query) -> tuple[list[float], list[int]]:
     """Relevance of each hunk: BM25 of its changed lines and ``@@`` context, its file's path
     (a question naming the file counts for all its hunks) and verbatim question phrases;
-    a file's later hunks count a little less."""
+    a file's later hunks count a little less. Also returns each hunk's rank in its file."""
     stems = stemmed(query)
     wanted = frozenset(stems.words)
     memo: dict[str, str] = {}
@@ -83,10 +85,12 @@ def _worth(doc: list[FileDiff | str], spots: list[tuple[int, int]], hunks: list[
     for k, (fi, _) in enumerate(spots):
         by_file.setdefault(fi, []).append(k)
     worth = list(raw)
+    rank = [0] * len(raw)
     for members in by_file.values():
-        for r, k in enumerate(sorted(members, key=lambda k: -raw[k])):
+        for r, k in enumerate(sorted(members, key=lambda k: -raw[k])):  # stable: ties keep their order
             worth[k] = raw[k] * max(0.5, _DECAY ** r)
-    return worth
+            rank[k] = r
+    return worth, rank
 
 
 def _hunk(doc: list[FileDiff | str], fi: int, hi: int) -> Hunk:
@@ -103,7 +107,7 @@ def _path(doc: list[FileDiff | str], fi: int) -> str:
 def _flush(run: list[Hunk], into: FileDiff, config: Config, omissions: list[Omission]) -> None:
     if not run:
         return
-    if sum(len(h.body) for h in run) < _MIN_DROP:  # not worth a marker with a ref
+    if sum(len(line) for h in run for line in h.body) < _MIN_DROP:  # not worth a marker with a ref
         into.hunks.extend(run)
         run.clear()
         return

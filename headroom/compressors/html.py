@@ -67,7 +67,7 @@ def compress(text: str, question: str, config: Config) -> Compressed:
         if prose.omissions:
             readable, omissions = prose.text, prose.omissions
             strategy += "+prose"
-    removed = ", ".join(f"{count(n)} {what}" for what, n in sorted(builtin.removed.items(), key=lambda kv: -kv[1]))
+    removed = ", ".join(f"{what} ({count(n)})" for what, n in sorted(builtin.removed.items(), key=lambda kv: -kv[1]))
     summary = f"HTML reduced to readable text ({count(len(text))} → {count(len(readable))} chars)"
     if removed:
         summary += f"; removed: {removed}"

@@ -22,12 +22,13 @@ __all__ = ["Extraction", "extract"]
 _SKIP = {
     "script": "scripts", "style": "styles", "noscript": "scripts", "template": "scripts",
     "svg": "images", "canvas": "images", "math": "images", "iframe": "embeds", "object": "embeds",
-    "nav": "navigation", "aside": "asides", "select": "forms", "button": "forms", "textarea": "forms",
+    "nav": "navigation", "aside": "asides",
+    "select": "form controls", "button": "form controls", "textarea": "form controls",
     "header": "headers and footers", "footer": "headers and footers", "dialog": "dialogs",
 }
 #: ``role`` values that mark the same kinds of boilerplate.
 _SKIP_ROLES = {"navigation": "navigation", "banner": "headers and footers", "contentinfo": "headers and footers",
-               "complementary": "asides", "search": "forms", "dialog": "dialogs", "menu": "navigation",
+               "complementary": "asides", "search": "form controls", "dialog": "dialogs", "menu": "navigation",
                "menubar": "navigation"}
 #: Inside these a ``<header>``/``<footer>`` belongs to the content (title, byline).
 _CONTENT = frozenset({"article", "main"})
@@ -35,6 +36,8 @@ _BLOCK = frozenset("""
 address article blockquote body center dd details div dl dt fieldset figcaption figure h1 h2 h3 h4 h5 h6 hr
 html li main ol p pre section summary table tbody td tfoot th thead tr ul caption br
 """.split())
+#: Elements that make a document HTML (anything else unknown in an XML document is a block).
+_HTML = frozenset("html head body p div span a table ul ol li h1 h2 h3 h4 h5 h6 article main section".split())
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 _WS = re.compile(r"\s+")
 #: A block whose text is at least this share link text is a menu or link list.
@@ -62,8 +65,10 @@ class Extraction:
 
 
 class _Parser(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, keep: frozenset[str] = frozenset()) -> None:
         super().__init__(convert_charrefs=True)
+        self.keep = keep  # skippable tags read anyway (an earlier pass found one unclosed)
+        self.html = False  # seen an HTML element: unknown tags are inline (else XML: blocks)
         self.blocks: list[_Block] = []
         self.removed: Counter[str] = Counter()
         self.buf: list[str] = []
@@ -83,6 +88,8 @@ class _Parser(HTMLParser):
 
     # -- skipping ------------------------------------------------------------------------
     def _skip_reason(self, tag: str, attrs: list[tuple[str, str | None]]) -> str | None:
+        if tag in self.keep:
+            return None
         reason = _SKIP.get(tag)
         if reason == "headers and footers" and self.open_content:
             reason = None
@@ -127,9 +134,14 @@ class _Parser(HTMLParser):
 
     # -- structure -------------------------------------------------------------------------
     def _open(self, tag: str) -> None:
+        if tag in _HTML:
+            self.html = True
+        elif not self.html:
+            self._flush()  # XML (a feed, a sitemap): every element is its own block
+            return
         if tag in _CONTENT:
             self.open_content += 1
-        if tag == "title":
+        if tag == "title" and not self.title and not self.blocks:
             self.in_title = True
             return
         if tag == "a":
@@ -158,6 +170,9 @@ class _Parser(HTMLParser):
                 self.in_li = True
 
     def _close(self, tag: str) -> None:
+        if not self.html and tag not in _HTML:
+            self._flush()
+            return
         if tag in _CONTENT:
             self.open_content = max(0, self.open_content - 1)
         if tag == "title":
@@ -277,11 +292,22 @@ def _boilerplate(blocks: list[_Block], removed: Counter[str]) -> list[_Block]:
     return out
 
 
+def _parse(html: str) -> _Parser:
+    """Parse; a skipped element left unclosed would hide the rest of the page, so the page
+    is parsed again with that tag read (at most a few times, for badly broken pages)."""
+    keep: frozenset[str] = frozenset()
+    while True:
+        parser = _Parser(keep)
+        parser.feed(html)
+        parser.close()
+        if parser.skip_tag is None or len(keep) >= 3:
+            return parser
+        keep = keep | {parser.skip_tag}
+
+
 def extract(html: str) -> Extraction:
     """Readable Markdown-like text of ``html`` plus counts of what was left out."""
-    parser = _Parser()
-    parser.feed(html)
-    parser.close()
+    parser = _parse(html)
     blocks = _boilerplate(parser.blocks, parser.removed)
     title = _WS.sub(" ", "".join(parser.title)).strip()
     rendered = [_render(b) for b in blocks]

@@ -11,10 +11,11 @@ failures, extremes, anomalies, first/last, spread) and kept in order; each run o
 rows becomes a marker in place, all sharing the ref whose original is the JSON array of
 every cut row (so ``headroom_retrieve(ref, "mag>4")`` filters them in one call), and one
 marker above the rows says how many of how many are omitted and summarises them. In
-objects, untouched long strings and side subtrees are elided with a marker + ref each.
+objects, untouched long strings and side subtrees are elided with a marker + ref each,
+and so are untouched long cells of the rows a table shows.
 
 Options (``config.option("json", name, default)``; ``"jsonl"``/``"csv"`` override):
-``row_base`` (6) · ``row_sqrt`` (1.5) · ``max_rows`` (200; 0 = no cap) · ``min_table_chars``
+``row_base`` (8) · ``row_sqrt`` (1.5) · ``max_rows`` (200; 0 = no cap) · ``min_table_chars``
 (1500: smaller tables are never cut) · ``subtree_chars`` (600: smaller subtrees are never
 elided) · ``long_string`` (1000) · ``summary_columns`` (6 per marker).
 """
@@ -29,7 +30,7 @@ from headroom.ccr.markers import has_marker
 from headroom.compressors.base import Compressed, Omission
 from headroom.compressors.json_cut import Settings
 from headroom.compressors.json_render import JSON_STRING, Renderer
-from headroom.compressors.lossless import fold
+from headroom.compressors.lossless import fold, json_minify
 
 if TYPE_CHECKING:
     from headroom.config import Config
@@ -62,8 +63,13 @@ def compress(text: str, question: str, config: Config) -> Compressed:
         value = json.loads(text)
     except ValueError:
         return compress_jsonl(text, question, config)
+    except RecursionError:  # nested deeper than Python recurses: leave it to the pipeline's size rule
+        return Compressed(text, "json-unchanged")
     renderer = Renderer(question, config, "json", Settings.from_config(config, "json"))
-    return _finish(renderer, renderer.document(value), "json")
+    try:
+        return _finish(renderer, renderer.document(value), "json")
+    except RecursionError:
+        return json_minify(text, question, config)
 
 
 def compress_jsonl(text: str, question: str, config: Config) -> Compressed:
@@ -73,14 +79,17 @@ def compress_jsonl(text: str, question: str, config: Config) -> Compressed:
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     try:
         values = [json.loads(line) for line in lines]
-    except ValueError:
+    except (ValueError, RecursionError):
         try:
             json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return fold(text, question, config)
         return compress(text, question, config)
     if len(values) < 2:
         return compress(text, question, config) if values else Compressed(text, "jsonl-unchanged")
     renderer = Renderer(question, config, "jsonl", Settings.from_config(config, "jsonl"))
     renderer.raw_lines = lines
-    return _finish(renderer, renderer.document(values, unit="lines"), "jsonl")
+    try:
+        return _finish(renderer, renderer.document(values, unit="lines"), "jsonl")
+    except RecursionError:
+        return json_minify(text, question, config)

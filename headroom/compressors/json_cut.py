@@ -34,7 +34,7 @@ _SINGULAR = {"rows": "row", "entries": "entry", "lines": "line", "items": "item"
 class Settings:
     """Lossy knobs (``config.option("json", name, default)``; see :mod:`.json_crush`)."""
 
-    row_base: float = 6.0
+    row_base: float = 8.0
     row_sqrt: float = 1.5
     max_rows: int = 200
     min_table_chars: int = 1500
@@ -96,10 +96,11 @@ class Cutter:
         self.omissions.extend(omissions)
         return text
 
-    def cut(self, pieces: list[str], profiles: list[Profile], unit: str,
-            original: Callable[[list[int]], str]) -> list[str] | None:
+    def cut(self, pieces: list[str], profiles: list[Profile], unit: str, original: Callable[[list[int]], str],
+            shown: Callable[[int], str] | None = None) -> list[str] | None:
         """The kept ``pieces`` (rendered rows or items) with gap markers, in order; ``None``
-        when cutting would not pay. ``original(dropped)`` is the text a ref must give back."""
+        when cutting would not pay. ``original(dropped)`` is the text a ref must give back;
+        ``shown(i)`` writes a kept piece (default: as it is)."""
         s = self.settings
         n = len(pieces)
         budget = s.budget(n)
@@ -127,7 +128,7 @@ class Cutter:
         i = 0
         while i < n:
             if i not in ends:
-                out.append(pieces[i])
+                out.append(pieces[i] if shown is None else shown(i))
                 i += 1
                 continue
             end = ends[i]

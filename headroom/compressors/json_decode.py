@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from headroom.ccr.markers import MARKER_RE
+from headroom.ccr.markers import MARKER_RE, Marker
 from headroom.compressors.json_render import JSON_STRING
 from headroom.compressors.json_table import HEADER_RE, MISSING, OTHER_NAME
 
@@ -78,7 +78,8 @@ class _Parser:
         if m is None:
             raise DecodeError(f"bad marker at {self.pos}")
         self.pos = m.end()
-        return m.group(1), m.group(2)
+        mark = Marker.from_match(m)
+        return mark.summary or "", mark.ref
 
     def _original(self, ref: str | None) -> str:
         if ref is None or self.originals is None or ref not in self.originals:
@@ -207,7 +208,7 @@ class _Parser:
                 if self.s[self.pos: self.pos + 1] == "\n":
                     self.pos += 1
                 continue
-            cells = _cells(self._line())
+            cells = self.cells(self._line())
             if len(cells) != len(names):
                 raise DecodeError(f"row has {len(cells)} cells, header {len(names)}")
             row: dict[str, Any] = {}
@@ -220,6 +221,38 @@ class _Parser:
         if self.pos > 0 and self.s[self.pos - 1] == "\n":
             self.pos -= 1  # leave the newline that ends the block to the enclosing value
         return dict(rows) if keyed else rows
+
+    def cells(self, line: str) -> list[Any]:
+        cells: list[Any] = []
+        pos = 0
+        while True:
+            c = line[pos: pos + 1]
+            if line.startswith("[… ", pos):  # an elided value
+                m = MARKER_RE.match(line, pos)
+                if m is None:
+                    raise DecodeError(f"bad marker in row: {line[:60]!r}")
+                value, pos = json.loads(self._original(m.group(2))), m.end()
+            elif c == '"' or c in ("{", "["):
+                value, pos = _DECODER.raw_decode(line, pos)
+            else:
+                end = line.find(",", pos)
+                end = len(line) if end < 0 else end
+                token = line[pos:end]
+                pos = end
+                if not token:
+                    value = MISSING
+                elif token in _LITERALS:
+                    value = _LITERALS[token]
+                elif _NUMBER.fullmatch(token):
+                    value = json.loads(token)
+                else:
+                    value = token
+            cells.append(value)
+            if pos >= len(line):
+                return cells
+            if line[pos] != ",":
+                raise DecodeError(f"expected ',' in row at {pos}: {line[:60]!r}")
+            pos += 1
 
 
 def _put(row: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -265,29 +298,3 @@ def _header_fields(text: str) -> tuple[list[tuple[str, ...]], list[tuple[tuple[s
     return names, constants
 
 
-def _cells(line: str) -> list[Any]:
-    cells: list[Any] = []
-    pos = 0
-    while True:
-        c = line[pos: pos + 1]
-        if c == '"' or c in ("{", "["):
-            value, pos = _DECODER.raw_decode(line, pos)
-        else:
-            end = line.find(",", pos)
-            end = len(line) if end < 0 else end
-            token = line[pos:end]
-            pos = end
-            if not token:
-                value = MISSING
-            elif token in _LITERALS:
-                value = _LITERALS[token]
-            elif _NUMBER.fullmatch(token):
-                value = json.loads(token)
-            else:
-                value = token
-        cells.append(value)
-        if pos >= len(line):
-            return cells
-        if line[pos] != ",":
-            raise DecodeError(f"expected ',' in row at {pos}: {line[:60]!r}")
-        pos += 1

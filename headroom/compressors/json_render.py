@@ -7,14 +7,23 @@ leaving a marker with a ref in its place (:mod:`.json_cut`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import count
 from headroom.compressors.base import Omission
 from headroom.compressors.json_cut import Cutter, Settings, units
 from headroom.compressors.json_stats import Profile, name_matches, profile
-from headroom.compressors.json_table import Table, build_table, encode_cell, minify, render_header, render_row
+from headroom.compressors.json_table import (
+    MISSING,
+    Table,
+    build_table,
+    encode_cell,
+    join_row,
+    minify,
+    render_cells,
+    render_header,
+)
 from headroom.compressors.query import Query, tokenize
 
 if TYPE_CHECKING:
@@ -32,6 +41,8 @@ MAX_ELIDE_SHARE = 0.5
 MIN_MAP_ENTRIES = 100
 #: Arrays of arrays up to this wide are profiled per position (``[0]``, ``[1]`` ...).
 MAX_TUPLE_WIDTH = 32
+#: Table cells holding arrays of numbers up to this long are profiled per position.
+MAX_CELL_TUPLE = 4
 
 
 class Renderer:
@@ -108,8 +119,7 @@ class Renderer:
         if self._touched(key, value):
             return text
         del cutter.omissions[cuts:]  # the elided value's original holds whatever was cut inside
-        original = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else minify(value)
-        return cutter.omit(_describe(value), original)
+        return self._elided(value)
 
     def _touched(self, key: str | None, value: Any) -> bool:
         """Whether the question names the key, or a phrase or word of it is in the values."""
@@ -130,16 +140,56 @@ class Renderer:
         """The table, when it is shorter than the value's minified JSON."""
         if table is None:
             return None
-        rows = [render_row(table, i) for i in range(len(table))]
+        cells = render_cells(table)
+        rows = [join_row(table, i, cells[i]) for i in range(len(table))]
         header = render_header(table)
         if len(header) + sum(len(r) + 1 for r in rows) >= len(minify(value)):
             return None
         self.tables += 1
         if self.cutter is not None:
-            profiles = _table_profiles(table, self.query)
-            rows = self.cutter.cut(rows, profiles, table.unit, lambda d: self._table_original(table, d)) or rows
+            shown = self._long_cells(table, cells, rows)
+            cut = self.cutter.cut(rows, _table_profiles(table, self.query), table.unit,
+                                  lambda d: self._table_original(table, d), shown)
+            rows = cut if cut is not None else [shown(i) for i in range(len(rows))]
         body = "\n".join([header, *rows])
         return f"\n{body}\n" if nested else body
+
+    def _long_cells(self, table: Table, cells: list[list[str]], rows: list[str]) -> Callable[[int], str]:
+        """How a kept row is written: long strings and big JSON cells the question does not
+        touch are elided (in columns the question does not name; a term found in most cells
+        of a column, such as a common word in every description, touches none of them)."""
+        cutter = self.cutter
+        assert cutter is not None
+        s = cutter.settings
+        n = len(table)
+        q = self.query
+        terms = [t.lower() for t in (*q.phrases, *q.identifiers, *q.words)] if q else []
+        longest = MAX_ELIDE_SHARE * self.doc_chars
+        elide: set[tuple[int, int]] = set()
+        for c, name in enumerate(table.names):
+            if q and name_matches(name, q):
+                continue
+            long = [i for i in range(n)
+                    if _long(table.cells[i][c], len(cells[i][c]), s) and len(cells[i][c]) <= longest]
+            if not long:
+                continue
+            column = [cells[i][c].lower() for i in range(n)]
+            rare = [t for t in terms if sum(1 for x in column if t in x) <= max(1.0, 0.25 * n)]
+            elide.update((i, c) for i in long if not any(t in column[i] for t in rare))
+
+        def shown(i: int) -> str:
+            if not elide or not any((i, c) in elide for c in range(len(cells[i]))):
+                return rows[i]
+            values = table.cells[i]
+            parts = [self._elided(values[c]) if (i, c) in elide else cells[i][c] for c in range(len(cells[i]))]
+            return join_row(table, i, parts)
+
+        return shown
+
+    def _elided(self, value: Any) -> str:
+        assert self.cutter is not None
+        original = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else minify(value)
+        return self.cutter.omit(_describe(value), original)
 
     def _table_original(self, table: Table, dropped: list[int]) -> str:
         if table.unit == "lines" and self.raw_lines is not None:
@@ -160,8 +210,8 @@ class Renderer:
         """
         if mapping:
             pieces = [f"{json.dumps(k, ensure_ascii=False)}:{self._child(v, k, depth)}" for k, v in items]
-        else:
-            pieces = [self._child(v, None, depth) for v in items]
+        else:  # array items are rows: cut below, never elided one by one as side subtrees
+            pieces = [self._value(v, None, depth + 1) for v in items]
         cut = None
         if self.cutter is not None and cuttable and len(items) > 1:
             values = [v for _, v in items] if mapping else items
@@ -175,9 +225,37 @@ class Renderer:
         return "{" + ",".join(shown) + "}" if mapping else "[" + ",".join(shown) + "]"
 
 
+def _long(value: Any, size: int, s: Settings) -> bool:
+    if isinstance(value, str):
+        return size >= s.long_string * s.keep_scale
+    return isinstance(value, (dict, list)) and size >= s.subtree_chars * s.keep_scale
+
+
 def _table_profiles(table: Table, query: Query) -> list[Profile]:
+    """One profile per column, plus one per position of columns of short fixed-width
+    arrays (``geometry.coordinates[2]`` is the depth of every quake)."""
     columns = list(zip(*table.cells)) if table.paths else []
-    return [profile(name, col, query) for name, col in zip(table.names, columns)]
+    out = []
+    for name, col in zip(table.names, columns):
+        out.append(profile(name, col, query))
+        width = _tuple_width(col)
+        for j in range(width):
+            out.append(profile(f"{name}[{j}]", [v[j] if type(v) is list else MISSING for v in col], query))
+    return out
+
+
+def _tuple_width(values: Sequence[Any]) -> int:
+    """The common length of a column of short arrays of numbers (0 when it is not one)."""
+    width = -1
+    for v in values:
+        if v is MISSING or v is None:
+            continue
+        if type(v) is not list or not 0 < len(v) <= MAX_CELL_TUPLE or (width >= 0 and len(v) != width):
+            return 0
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+            return 0
+        width = len(v)
+    return max(width, 0)
 
 
 def _item_profiles(values: list[Any], table: Table | None, query: Query) -> list[Profile]:

@@ -5,12 +5,14 @@ Rows are taken tier by tier until the budget is spent (tier 0 may exceed it):
 0. rows the question points at: BM25 over the row's text plus exact hits of quoted
    strings / identifiers / numbers; terms that match more than a quarter of the rows do
    not discriminate and are ignored;
-1. the first and last row; rows whose status-like (categorical) value or error-named
-   field reads like a failure; the min and max rows of numeric columns the question names;
-2. the max and min rows of every other numeric column, in column order (so "largest /
-   strongest / best" questions stay answerable);
-3. anomalies: rare values of categorical columns, the earliest and latest rows of date
-   columns, rows with missing or extra keys, numeric outliers (robust z-score);
+1. the first and last row; rows that read like failures (a status-like value, a set
+   error field, failure words in messages or nested JSON); the min and max rows of
+   numeric columns the question names;
+2. the max row of every other numeric column, in column order (so "largest / strongest
+   / best" questions stay answerable), then one row per rare value of each categorical
+   column, then the min rows;
+3. the earliest and latest rows of date columns, rows with missing or extra keys,
+   numeric outliers (robust z-score);
 4. evenly spaced rows to show the spread.
 """
 
@@ -22,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from headroom.compressors.json_stats import Profile
-from headroom.compressors.json_table import MISSING
+from headroom.compressors.json_table import MISSING, minify
 from headroom.compressors.query import Query, bm25_counts, stem_counts, stemmed
 
 __all__ = ["RowSet", "select_rows"]
@@ -35,10 +37,16 @@ EXACT_BONUS = 3.0
 MIN_RELATIVE_SCORE = 0.5
 #: Average length from which a text column counts as messages (failure words there count).
 MIN_MESSAGE_CHARS = 25
+#: Values longer than this (documents, READMEs) are not scanned for failure words.
+MAX_SCAN_CHARS = 2000
 _ERROR_WORDS = re.compile(
     r"\b(?:err|errors?|exception|fail(?:s|ed|ure|ing)?|fatal|panic|crash(?:ed)?|denied|refused|rejected|"
     r"timed?[ _-]?out|invalid|unavailable|abort(?:ed)?|critical|crit|alert|emerg|unhealthy|down|broken|"
     r"warn(?:ing)?|missing|not[ _-]found|forbidden|unauthori[sz]ed|conflict|cancel(?:l?ed)?)\b", re.I)
+_COMPOUND = re.compile(r"[A-Za-z0-9_]+(?:[-./@:][A-Za-z0-9_]+)+")
+_NESTED_ERROR = re.compile(
+    r"(?i)error|exception|fail|fatal|panic|crash|denied|refused|timed? ?out|invalid|unavailable|abort|unhealthy|"
+    r"backoff|oomkill|evicted|forbidden|unauthori[sz]ed")
 _ERROR_NAME = re.compile(r"(?:^|[^a-z])(?:errors?|err|exception|failures?|stderr|reason|fault)(?:$|[^a-z])", re.I)
 
 
@@ -61,7 +69,7 @@ def query_rows(texts: Sequence[str], query: Query, cap: int) -> list[int]:
     lowered = [t.lower() for t in texts]
     limit = max(1.0, MAX_TERM_SHARE * n)
     scores = [0.0] * n
-    for phrase in {p.lower() for p in (*query.phrases, *query.identifiers) if len(p) >= 2}:
+    for phrase in sorted({p.lower() for p in (*query.phrases, *query.identifiers, *_compounds(query)) if len(p) >= 2}):
         hits = [i for i, t in enumerate(lowered) if phrase in t]
         if len(hits) <= limit:
             for i in hits:
@@ -86,6 +94,14 @@ def query_rows(texts: Sequence[str], query: Query, cap: int) -> list[int]:
     return ranked[:cap]
 
 
+def _compounds(query: Query) -> list[str]:
+    """Terms of the question worth matching verbatim: ``tar-stream``, ``10.0.0.12``,
+    ``2017-11-03``, ``user@host``, and numbers of three digits or more."""
+    out = [m.group(0) for m in _COMPOUND.finditer(query.text)]
+    out.extend(w for w in query.words if len(w) >= 3 and any(c.isdigit() for c in w))
+    return out
+
+
 def _extremes(p: Profile) -> tuple[int, int] | None:
     if not p.numeric or len(p.numbers) < 2:
         return None
@@ -97,7 +113,8 @@ def _extremes(p: Profile) -> tuple[int, int] | None:
 def _error_rows(rows: RowSet, cap: int) -> list[int]:
     """Rows that read like failures: a status-like (categorical) value with failure words, a
     set error-named field (``error``, ``reason``), or failure words in a message-like text
-    column -- in that order of trust, and only while failures are the exception."""
+    column or in nested JSON -- in that order of trust, and only while failures are the
+    exception (a word in every row, such as a key ``"error":null``, flags nothing)."""
     n = len(rows)
     status: list[int] = []
     named: list[int] = []
@@ -108,12 +125,20 @@ def _error_rows(rows: RowSet, cap: int) -> list[int]:
             if bad and sum(p.counts[v] for v in bad) < 0.5 * p.present:
                 status.extend(i for i, v in enumerate(p.values) if isinstance(v, str) and v in bad)
         elif _ERROR_NAME.search(p.name):
-            hit = [i for i, v in enumerate(p.values)
-                   if v is not MISSING and not isinstance(v, (dict, list)) and v not in (None, "", False)]
+            hit = [i for i, v in enumerate(p.values) if v is not MISSING and v not in (None, "", False) and v != []
+                   and v != {}]
             if len(hit) < 0.5 * max(1, p.present):
                 named.extend(hit)
-        elif p.counts is None and not p.numeric and _message_like(p):
-            hit = [i for i, v in enumerate(p.values) if isinstance(v, str) and _ERROR_WORDS.search(v)]
+        elif p.counts is None and not p.numeric:
+            nested = [i for i, v in enumerate(p.values) if isinstance(v, (dict, list))]
+            if nested:  # failure words anywhere in nested JSON (``"reason":"CrashLoopBackOff"``)
+                texts = ((i, minify(p.values[i])) for i in nested)
+                hit = [i for i, t in texts if len(t) <= MAX_SCAN_CHARS and _NESTED_ERROR.search(t)]
+            elif _message_like(p):
+                hit = [i for i, v in enumerate(p.values)
+                       if isinstance(v, str) and len(v) <= MAX_SCAN_CHARS and _ERROR_WORDS.search(v)]
+            else:
+                hit = []
             if len(hit) <= MAX_TERM_SHARE * n:
                 text.extend(hit)
     ordered = list(dict.fromkeys([*sorted(status), *sorted(named), *sorted(text)]))
@@ -125,7 +150,7 @@ def _error_rows(rows: RowSet, cap: int) -> list[int]:
 def _message_like(p: Profile) -> bool:
     """A column of sentences (log messages, descriptions), not of names or titles."""
     texts = [v for v in p.values if isinstance(v, str)]
-    return bool(texts) and sum(len(v) for v in texts) >= MIN_MESSAGE_CHARS * len(texts)
+    return bool(texts) and MIN_MESSAGE_CHARS * len(texts) <= sum(len(v) for v in texts) <= MAX_SCAN_CHARS * len(texts)
 
 
 def _rare_rows(rows: RowSet, cap: int) -> list[int]:
@@ -199,8 +224,9 @@ def select_rows(rows: RowSet, query: Query, budget: int) -> list[int]:
     take([0, n - 1])
     take(_error_rows(rows, max(2, budget // 4)))
     take(i for p, ext in numeric if p.matched for i in ext)
-    take(i for p, ext in numeric if not p.matched and not p.date for i in ext)
+    take(ext[0] for p, ext in numeric if not p.matched and not p.date)  # maxima
     take(_rare_rows(rows, max(2, budget // 4)))
+    take(ext[1] for p, ext in numeric if not p.matched and not p.date)  # minima
     take(i for p, ext in numeric if p.date for i in ext)
     take(_shape_rows(rows, max(1, budget // 8)))
     take(_outlier_rows(rows, max(1, budget // 8)))

@@ -28,8 +28,9 @@ TOP_VALUES = 3
 
 
 def clean(text: str) -> str:
-    """Marker-safe text: a ``]`` would end the marker early, a newline would break it."""
-    return text.replace("]", ")").replace("\n", " ").replace("\r", " ")
+    """Marker-safe text: a ``]`` would end a ref-less marker early, a newline or another
+    marker's opening would break any marker."""
+    return text.replace("]", ")").replace("[… ", "(… ").replace("\n", " ").replace("\r", " ")
 
 
 def _value(v: Any) -> str:
@@ -54,6 +55,8 @@ def _column(p: Profile, rows: Sequence[int]) -> str | None:
     if p.counts is not None:
         counts = Counter(v for v in values if not isinstance(v, (dict, list)))
         top = sorted(counts.items(), key=lambda kv: (-kv[1], _value(kv[0])))
+        if not top or top[0][1] < max(2, MIN_PRESENT_SHARE * len(values)):
+            return None  # nearly every value different: counts say nothing
         shown = ", ".join(f"{_value(v)} ×{count(c)}" for v, c in top[:TOP_VALUES])
         more = f", +{len(top) - TOP_VALUES} more" if len(top) > TOP_VALUES else ""
         return f"{p.name} {shown}{more}" if shown else None

@@ -27,7 +27,7 @@ from typing import Any, Final
 from headroom.ccr.markers import count
 
 __all__ = ["HEADER_RE", "MISSING", "OTHER", "OTHER_NAME", "Table", "build_table", "encode_cell", "encode_name",
-           "minify", "render_header", "render_row"]
+           "join_row", "minify", "render_cells", "render_header", "render_row"]
 
 
 class _Missing:
@@ -224,9 +224,19 @@ def render_header(table: Table) -> str:
     return head + "]"
 
 
-def render_row(table: Table, i: int) -> str:
-    row = ",".join([encode_cell(v) for v in table.cells[i]])
+def render_cells(table: Table) -> list[list[str]]:
+    """Every cell's text, row by row (the key of an entry not included)."""
+    return [[encode_cell(v) for v in row] for row in table.cells]
+
+
+def join_row(table: Table, i: int, cells: list[str]) -> str:
+    """Row ``i`` from its cells' text: the key first for a table of entries."""
+    row = ",".join(cells)
     if table.keys is not None:
         key = encode_cell(table.keys[i])
         return f"{key},{row}" if table.paths else key
     return row
+
+
+def render_row(table: Table, i: int) -> str:
+    return join_row(table, i, [encode_cell(v) for v in table.cells[i]])

@@ -6,9 +6,9 @@ masked line at once. Distinct masked lines are then clustered: lines with the sa
 of tokens whose first *content* token agrees (content starts after the header, i.e. after
 the tokens without letters or on nearly every line: timestamp, host, pid, a dominant
 level; a dotted or slashed name there need not agree) and whose content tokens mostly
-agree share a template; the positions
-where they differ become ``<*>`` (user names, paths). Keying on the first content words
-keeps ``Accepted password for …`` apart from ``Failed password for …``.
+agree share a template; the positions where they differ become ``<*>`` (user names,
+paths). Keying on the first content word keeps ``Accepted password for …`` apart from
+``Failed password for …``.
 
 Cost: one regex pass, one dict lookup per line, and work per *distinct* masked line, each
 compared with at most :data:`MAX_COMPARE` clusters, so it stays linear in the input.
@@ -18,11 +18,12 @@ Everything iterates in first-seen order, so the result is deterministic.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from operator import eq, itemgetter
 
-__all__ = ["WILD", "Columns", "Mined", "Template", "mine", "severity_of", "timestamp"]
+__all__ = ["WILD", "Columns", "Mined", "Template", "level_of", "mine", "severity_of", "timestamp"]
 
 WILD = "<*>"
 #: A first content word that names something (``com.apple.cts:``, ``org.x.Client:``, ``a/b``)
@@ -31,6 +32,7 @@ _NAME = re.compile(r"[^\s]*[A-Za-z][^\s]*(?:\.|/|\$|::|_)[^\s]*[A-Za-z0-9][^\s]*
 #: Header tokens end within this many tokens; a token ending in ``:`` or ``]`` ends it.
 _HEADER_MAX = 10
 _SEPARATORS = frozenset({"-", "|", "--", "::", "—"})
+_LOGGER = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$<][\w$<*>]*){2,}:")
 _LETTER = re.compile(r"[^\W\d_]")
 _VAR = re.compile(r"\d[\w.:\-/@%+]*")
 #: A token on at least this share of lines is header (host name, a dominant level, "RAS").
@@ -50,23 +52,32 @@ _LEVELS = {
 _LEVEL_SEVERITY = {"WARN": 1, "ERROR": 2, "SEVERE": 3, "FATAL": 3, "CRITICAL": 3, "ALERT": 3, "EMERG": 3, "PANIC": 3}
 _CALM = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE"})
 _LEVEL_TOKEN = re.compile(r"[\[<(]?([A-Za-z]{3,8})[\]>):]?,?")
-_FATAL = re.compile(r"\b(?:fatal|panic\w*|emerg\w*|critical|segfault|segmentation fault|oom|out of memory|"
-                    r"kernel bug|bug:|oops|core dumped|halt\w*)\b", re.IGNORECASE)
-_ERROR = re.compile(r"\b(?:err|errors?|exceptions?|\w+(?:Exception|Error)|fail\w*|refused|denied|forbidden|abort\w*|"
-                    r"timed out|unreachable|cannot|can't|couldn't|unable|invalid|killed|traceback|"
-                    r"corrupt\w*|unauthori[sz]ed|rejected|not found|no such|violation|crash\w*|bug|call trace)\b",
-                    re.IGNORECASE)
-_WARN = re.compile(r"\b(?:warn\w*|deprecat\w*|retry\w*|retrying|not responding|unavailable|lost|broken|dropp\w*|"
-                   r"expired?|exceeded|interrupt\w*|bad|unexpected|disconnect\w*|reset|vulnerable)\b", re.IGNORECASE)
+_FATAL = (r"fatal|panic\w*|emerg\w*|critical|segfault|segmentation fault|oom|out of memory|kernel bug|bug:|oops|"
+          r"core dumped")
+_ERROR = (r"err|errors?|exceptions?|fail\w*|refused|denied|forbidden|abort\w*|timed out|"
+          r"unreachable|cannot|can't|couldn't|unable|invalid|killed|traceback|corrupt\w*|unauthori[sz]ed|rejected|"
+          r"not found|no such|violation|crash\w*|bug|call trace")
+_WARN = (r"warn\w*|deprecat\w*|retry\w*|retrying|not responding|unavailable|lost|broken|dropp\w*|expired?|exceeded|"
+         r"interrupt\w*|bad|unexpected|disconnect\w*|reset|vulnerable")
+#: Failure words, by severity: a general signal whatever the log format. Matched on
+#: lowercased text (much faster than ``re.IGNORECASE``); the lookahead skips most positions.
+_SEVERITY = re.compile(rf"\b(?=[a-z])(?:(?P<s3>{_FATAL})|(?P<s2>{_ERROR})|(?P<s1>{_WARN}))\b"
+                       r"|(?<=[a-z])(?P<s2x>exception|error)\b")  # the end of a class name: NoRouteToHostException
+_LEVEL = re.compile(
+    r"(?<![\w-])(?:(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|CRITICAL|CRIT|ALERT|EMERG|PANIC)"
+    r"|[\[<(](trace|debug|info|notice|warn|warning|error|err|severe|fatal|critical|crit|alert|emerg|panic)[\]>)])"
+    r"(?=[\s\]>):,|]|$)")
 
 
 def severity_of(text: str) -> int:
     """0 (plain) … 3 (fatal) from the words of ``text``: failure words are a general signal."""
-    if _FATAL.search(text):
-        return 3
-    if _ERROR.search(text):
-        return 2
-    return 1 if _WARN.search(text) else 0
+    return max((int(m.lastgroup[1]) for m in _SEVERITY.finditer(text.lower()) if m.lastgroup), default=0)
+
+
+def level_of(line: str) -> str | None:
+    """The explicit level near the start of ``line`` (``INFO``, ``[error]``), normalised."""
+    m = _LEVEL.search(line, 0, 120)
+    return _LEVELS[(m.group(1) or m.group(2)).upper()] if m else None
 
 
 @dataclass
@@ -82,8 +93,8 @@ class Template:
     lines: list[int] = field(default_factory=list)
 
     def content(self, limit: int = 72) -> str:
-        """The message part (header, level and a leading ``[component]`` left out), shortened
-        to about ``limit`` characters."""
+        """The message part (header, level and a leading ``[component]`` left out, a dotted
+        logger name cut to its class), shortened to about ``limit`` characters."""
         toks = self.tokens[self.head:] or self.tokens
         k, depth = 0, 0
         while k < len(toks) - 1:
@@ -94,7 +105,10 @@ class Template:
                     any(c.isalnum() for c in tok):
                 break
             k += 1
-        text = " ".join(toks[k:])
+        shown = toks[k:]
+        if shown and _LOGGER.fullmatch(shown[0]):  # org.apache.hadoop.ipc.Client: -> Client:
+            shown = [shown[0].rstrip(":").rsplit(".", 1)[-1] + ":", *shown[1:]]
+        text = " ".join(shown)
         return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
     def text(self) -> str:
@@ -107,19 +121,6 @@ class Mined:
 
     templates: list[Template]
     line_template: list[int]
-    masked: list[str]
-
-
-def _level(tokens: list[str], head: int) -> str | None:
-    for tok in tokens[: max(head + 2, 8)]:
-        m = _LEVEL_TOKEN.fullmatch(tok)
-        if m is None:
-            continue
-        word = m.group(1)
-        bracketed = tok[0] in "[<("
-        if (word.isupper() or bracketed) and word.upper() in _LEVELS:
-            return _LEVELS[word.upper()]
-    return None
 
 
 def _head(tokens: list[str], content: set[str]) -> int:
@@ -136,6 +137,15 @@ def _head(tokens: list[str], content: set[str]) -> int:
                     return j
             return 0
     return 0
+
+
+def _line_starts(lines: list[str]) -> list[int]:
+    """Offset of each line in the text it was split from."""
+    starts, pos = [], 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    return starts
 
 
 def mine(text: str) -> Mined:
@@ -161,7 +171,7 @@ def mine(text: str) -> Mined:
         group = groups.setdefault(key, [])
         best, best_sim = -1, -1.0
         width = max(1, len(tokens) - head)
-        for tid in group[:MAX_COMPARE]:
+        for tid in group[: MAX_COMPARE if len(group) <= 4 * MAX_COMPARE else 4]:  # a group that never merges
             sim = sum(map(eq, templates[tid].tokens[head:], tokens[head:])) / width
             if sim > best_sim:
                 best, best_sim = tid, sim
@@ -180,13 +190,20 @@ def mine(text: str) -> Mined:
     line_template = [renumber[template_of[m]] for m in masked]
     for i, tid in enumerate(line_template):
         templates[tid].lines.append(i)
+    words = [0] * len(templates)
+    keys = list(distinct)  # failure words are searched once per distinct masked line
+    starts = _line_starts(keys)
+    for hit in _SEVERITY.finditer("\n".join(keys).lower()):
+        tid = renumber[template_of[keys[bisect_right(starts, hit.start()) - 1]]]
+        words[tid] = max(words[tid], int((hit.lastgroup or "s0")[1]))
+    raw = text.split("\n")
     for tpl in templates:
-        tpl.level = _level(tpl.tokens, tpl.head)
-        words = severity_of(" ".join(tpl.tokens[tpl.head:]))
+        tpl.level = level_of(raw[tpl.lines[0]])
+        found = words[tpl.id]
         if tpl.level in _CALM:  # an explicit INFO outweighs a scary word ("not found, computing it")
-            words = min(words, 1)
-        tpl.severity = max(_LEVEL_SEVERITY.get(tpl.level or "", 0), min(words, 2) if tpl.level else words)
-    return Mined(templates, line_template, masked)
+            found = min(found, 1)
+        tpl.severity = max(_LEVEL_SEVERITY.get(tpl.level or "", 0), min(found, 2) if tpl.level else found)
+    return Mined(templates, line_template)
 
 
 def _merge_variable_heads(templates: list[Template]) -> tuple[list[Template], list[int]]:

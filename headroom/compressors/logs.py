@@ -5,8 +5,9 @@ Lines are grouped into templates (:mod:`.log_templates`). Kept verbatim, in orde
 * every line of a *rare* template (seen at most ``rare_max`` times): rare is what a
   question is usually about (the one accepted login among 2,000 failures);
 * for each frequent template its first line, and for templates with a failure level or
-  failure words (error, failed, panic, refused, denied, exception …) a few more samples
-  chosen to show *distinct* values of their variable parts (different nodes, users);
+  failure words (error, failed, panic, refused, denied, exception …) or that the question
+  is about, a few more samples chosen to show *distinct* values of their variable parts
+  (different nodes, users);
 * whole stack traces / continuation lines under a kept failure line, plus ``context``
   lines around rare failures;
 * the lines that best match the preceding question (BM25 + exact phrase hits), ranked
@@ -30,13 +31,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from headroom.ccr.markers import count, has_marker, omit
+from headroom.ccr.markers import count, has_marker, marker, omit
 from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.log_templates import Columns, Mined, Template, mine, timestamp
-from headroom.compressors.lossless import fold_lines
+from headroom.compressors.log_templates import WILD, Columns, Mined, Template, mine, timestamp
+from headroom.compressors.lossless import MIN_RUN, fold_lines
 from headroom.compressors.query import Query, bm25, tokenize
 
 if TYPE_CHECKING:
@@ -45,10 +47,12 @@ if TYPE_CHECKING:
 __all__ = ["Gap", "compress", "query_hits", "render"]
 
 KIND = "logs"
-_CONTINUATION = re.compile(
-    r"\s+\S|Caused by:|Traceback \(|During handling of|The above exception|\.\.\. \d+ more"
-    r"|[\w.$]+(?:Exception|Error|Throwable)\b"
-)
+_FRAME = (r"\s+(?:at |File \"|\.\.\. \d+ more|from )|Caused by:|Traceback \(|During handling of|The above exception"
+          r"|[\w.$]+(?:Exception|Error|Throwable)\b|goroutine \d+ \[")
+#: Lines that continue the record above them: stack frames, ``Caused by``, and (when most
+#: lines are not indented) any indented line.
+_CONTINUATION = re.compile(rf"(?:{_FRAME}|\s+\S)")
+_FRAME_ONLY = re.compile(_FRAME)
 #: Distinct values of a variable part listed in a marker (more are counted, not named).
 _MAX_VALUES = 6
 #: A value that names something (a host, node, user, IP), unlike a date, a pid or a count.
@@ -64,8 +68,10 @@ def compress(text: str, question: str, config: Config) -> Compressed:
     lines = text.split("\n")
     mined = mine(text)
     columns = Columns(lines)
-    keep = _select(lines, mined, columns, Query.parse(question), config)
-    out, omissions = render(lines, keep, _Describer(lines, mined, columns), config)
+    query = Query.parse(question)
+    focus = _focus(mined, query)
+    keep = _select(lines, mined, columns, query, focus, config)
+    out, omissions = render(lines, keep, _Describer(lines, mined, columns, focus), config)
     return Compressed(out, "logs:templates", omissions)
 
 
@@ -80,7 +86,21 @@ def _scaled(config: Config, name: str, default: int) -> int:
 # --- what to keep ---------------------------------------------------------------------------
 
 
-def _select(lines: list[str], mined: Mined, columns: Columns, query: Query, config: Config) -> bytearray:
+def _focus(mined: Mined, query: Query, top: int = 3) -> frozenset[int]:
+    """Templates the question is about (BM25 over their constant words): at most ``top``,
+    each scoring at least half the best. They are sampled and summarised like failures, so
+    "which users logged in" sees the distinct users, not just the first login."""
+    if not query or not mined.templates:
+        return frozenset()
+    docs = [tokenize(" ".join(t for t in tpl.tokens[tpl.head:] if t != WILD)) for tpl in mined.templates]
+    scores = bm25(docs, query)
+    best = max(scores)
+    ranked = sorted((-s, tid) for tid, s in enumerate(scores) if s > 0 and s >= best / 2)
+    return frozenset(tid for _, tid in ranked[:top])
+
+
+def _select(lines: list[str], mined: Mined, columns: Columns, query: Query, focus: frozenset[int],
+            config: Config) -> bytearray:
     n = len(lines)
     keep = bytearray(n)
     head, tail = int(_opt(config, "head", 2)), int(_opt(config, "tail", 2))
@@ -98,10 +118,10 @@ def _select(lines: list[str], mined: Mined, columns: Columns, query: Query, conf
                 if tpl.severity >= 2 and context:
                     for j in range(max(0, i - context), min(n, i + context + 1)):
                         keep[j] = 1
-        elif tpl.severity == 0:
+        elif tpl.severity == 0 and tpl.id not in focus:
             keep[tpl.lines[0]] = 1
         else:
-            for i in _diverse(tpl, lines, columns, samples[tpl.severity]):
+            for i in _diverse(tpl, lines, columns, samples[max(tpl.severity, 2 if tpl.id in focus else 0)]):
                 keep[i] = 1
     _keep_traces(lines, mined, keep, int(_opt(config, "trace_max", 60)))
     if query:
@@ -147,10 +167,12 @@ def _keep_traces(lines: list[str], mined: Mined, keep: bytearray, trace_max: int
     """Keep continuation lines (stack frames, ``Caused by``) under kept failure lines."""
     n = len(lines)
     templates, of = mined.templates, mined.line_template
+    indented = sum(1 for line in lines if line[:1].isspace())
+    continues = _FRAME_ONLY.match if indented > n // 2 else _CONTINUATION.match  # indentation as a signal?
     i = 0
     while i < n:
         j = i + 1
-        while j < n and lines[j] and _CONTINUATION.match(lines[j]):
+        while j < n and lines[j] and continues(lines[j]):
             j += 1
         if j - i > 1 and any(keep[k] for k in range(i, j)) and \
                 any(templates[of[k]].severity >= 1 for k in range(i, j)):
@@ -233,20 +255,19 @@ def _line_starts(lines: Sequence[str]) -> list[int]:
 # --- markers --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class Gap:
     """Lines ``start``..``end`` (exclusive) that a marker replaces."""
 
-    __slots__ = ("end", "start")
-
-    def __init__(self, start: int, end: int) -> None:
-        self.start, self.end = start, end
+    start: int
+    end: int
 
 
 class _Describer:
     """Builds the marker summary of a run of omitted log lines."""
 
-    def __init__(self, lines: list[str], mined: Mined, columns: Columns) -> None:
-        self.lines, self.mined, self.columns = lines, mined, columns
+    def __init__(self, lines: list[str], mined: Mined, columns: Columns, focus: frozenset[int]) -> None:
+        self.lines, self.mined, self.columns, self.focus = lines, mined, columns, focus
         self._slots: dict[int, int | None] = {}
 
     def __call__(self, gap: Gap) -> str:
@@ -310,7 +331,8 @@ class _Describer:
         return f"{first}–{last}"
 
     def _failure_values(self, gap: Gap, per: Counter[int]) -> str | None:
-        """Distinct values of the categorical parts of the failure templates in ``gap``."""
+        """Distinct values of the categorical parts of the failure (or asked-about) templates
+        in ``gap``."""
         slots = {t: p for t in per if (p := self._slot(t)) is not None}
         if not slots:
             return None
@@ -336,11 +358,12 @@ class _Describer:
         return None
 
     def _slot(self, tid: int) -> int | None:
-        """The variable position of a failure template whose values are few (nodes, users)."""
+        """The variable position of a failure (or asked-about) template whose values are few
+        (nodes, users)."""
         if tid not in self._slots:
             tpl = self.mined.templates[tid]
             best = None
-            if tpl.severity >= 2:
+            if tpl.severity >= 2 or tid in self.focus:
                 for p, values in self.columns(tpl):
                     if 2 <= len(values) <= max(2, tpl.count // 3) and (best is None or len(values) > best[1]) \
                             and all(_NAMED.search(v) for v in values):
@@ -358,10 +381,11 @@ def _bracketless(text: str) -> str:
     return text.replace("[", "(").replace("]", ")")
 
 
-def render(lines: list[str], keep: bytearray, describe: Any, config: Config,
+def render(lines: list[str], keep: bytearray, describe: Callable[[Gap], str], config: Config,
            kind: str = KIND) -> tuple[str, list[Omission]]:
     """Kept lines verbatim, each run of dropped lines replaced by one marker (or kept when
-    the marker would cost about as much). ``describe(Gap)`` writes the marker summary."""
+    the marker would cost about as much). ``describe(Gap)`` writes the marker summary. A run
+    that only repeats the line before it becomes the lossless ``[… previous line ×N more]``."""
     min_gain = float(_opt(config, "min_gain", 1.5))
     out: list[str] = []
     omissions: list[Omission] = []
@@ -375,13 +399,16 @@ def render(lines: list[str], keep: bytearray, describe: Any, config: Config,
         while j < n and not keep[j]:
             j += 1
         gap = lines[i:j]
-        original = "\n".join(gap)
-        summary = describe(Gap(i, j))
-        if len(original) < min_gain * (len(summary) + 40):
-            out.extend(gap)
+        if i > 0 and j - i >= MIN_RUN and gap.count(lines[i - 1]) == j - i:
+            out.append(marker(f"previous line ×{count(j - i)} more"))
         else:
-            text, oms = omit(summary, original, kind, config)
-            out.append(text)
-            omissions.extend(oms)
+            original = "\n".join(gap)
+            summary = describe(Gap(i, j))
+            if len(original) < min_gain * (len(summary) + 40):
+                out.extend(gap)
+            else:
+                text, oms = omit(summary, original, kind, config)
+                out.append(text)
+                omissions.extend(oms)
         i = j
     return "\n".join(out), omissions

@@ -1,7 +1,7 @@
 """Lossless steps every kind can use: nothing is dropped, so no refs are needed.
 
-* blank-line runs fold to one blank line, trailing spaces go (inner spacing is kept:
-  ``Jul  7`` in a syslog line is data);
+* CRLF line endings become LF; runs of blank (or whitespace-only) lines fold to one
+  empty line; every other line keeps its bytes (``Jul  7`` in a syslog line is data);
 * runs of identical lines fold to the line plus ``[… previous line ×N more]``;
 * JSON is minified (key order and values unchanged).
 """
@@ -34,8 +34,8 @@ def fold_lines(text: str) -> str:
             out.extend([prev or ""] * run)
 
     for raw in text.split("\n"):
-        line = raw.rstrip()
-        if not line:
+        line = raw[:-1] if raw.endswith("\r") else raw
+        if not line.strip():
             if not blank:
                 flush()
                 run, prev = 0, None

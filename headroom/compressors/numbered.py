@@ -2,7 +2,7 @@
 
 The prefixes are stripped, the body goes to the compressor for its kind, and every line
 the compressor kept verbatim gets its original number back, so the model can still cite
-lines. Lines the compressor wrote (markers, ``...``) carry no number.
+lines. Lines the compressor wrote (markers, ``...``) and blank lines carry no number.
 """
 
 from __future__ import annotations
@@ -43,18 +43,54 @@ def split_numbered(text: str) -> tuple[list[str], list[str]] | None:
     return prefixes, body
 
 
+#: The line count a marker stands for: "[… 14 lines omitted", "[… 105 of 120 lines",
+#: "[… previous line ×3 more]".
+_MARKER_LINES = re.compile(r"\[… (?:[^\]\n]*?[^\d,])??(\d[\d,]*)(?: of [\d,]+)? (?:more )?lines?\b"
+                           r"|\[… previous line ×(\d[\d,]*) more")
+
+
+def _marker_lines(line: str) -> int | None:
+    if "[… " not in line:
+        return None
+    m = _MARKER_LINES.search(line)
+    if m is None:
+        return None
+    return int((m.group(1) or m.group(2)).replace(",", ""))
+
+
 def renumber(prefixes: list[str], body: list[str], compressed: str) -> str:
-    """Give each output line that matches the next unused original line its prefix."""
+    """Give each output line that is an original line its original prefix.
+
+    Output lines are matched in order. A marker saying how many lines it replaced
+    ("[… 14 lines omitted") moves the expected position past them, so a kept ``}`` after
+    an omitted body gets its own number, not that of an earlier ``}`` inside the body;
+    when the line there does not match, the search restarts from the last matched line.
+    Blank lines go out bare: their number says nothing the neighbours do not.
+    """
     out: list[str] = []
-    pos = 0
+    pos = 0  # where the next original line is expected
+    floor = 0  # just past the last line matched for certain
     width = max((len(p) for p in prefixes), default=0)
     for line in compressed.split("\n"):
-        j = pos
-        while j < len(body) and body[j] != line:
-            j += 1
-        if j < len(body) and (line or j == pos):
-            out.append(prefixes[j] + line)
-            pos = j + 1
-        else:
-            out.append(" " * width + line if line else line)
+        if not line:
+            if pos < len(body) and not body[pos]:
+                pos += 1
+            out.append("")
+            continue
+        if pos < len(body) and body[pos] == line:
+            out.append(prefixes[pos] + line)
+            pos = floor = pos + 1
+            continue
+        skipped = _marker_lines(line)
+        if skipped is not None:
+            out.append(line)  # unnumbered and unpadded: plainly not a line of the file
+            pos = min(len(body), pos + skipped)
+            continue
+        try:
+            j = body.index(line, floor)
+        except ValueError:
+            out.append(" " * width + line)
+            continue
+        out.append(prefixes[j] + line)
+        pos = floor = j + 1
     return "\n".join(out)

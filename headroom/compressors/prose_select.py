@@ -2,13 +2,18 @@
 
 Selection is greedy by priority under a character budget; the cost of a piece includes
 the marker it adds or saves (keeping a sentence inside a dropped run splits the run and
-costs a second marker). Afterwards every dropped run shorter than ``min_omit`` characters
+costs a second marker). A question word already present in kept pieces counts less for
+the next ones, so every part of a two-part question gets its answer. With a question,
+the pieces closest to the best priority may go past the budget (up to ``STRONG_CAP``
+times it). Afterwards every dropped run shorter than ``min_omit`` characters
 is put back: a marker would cost about as much as the text it replaces.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
+import string
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
@@ -17,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from headroom.ccr.markers import count, omit
 from headroom.compressors.base import Omission
 from headroom.compressors.prose_blocks import CODE, HEADING, ITEM, PARA, TABLE, Block
-from headroom.compressors.query import Query, bm25_counts, term_positions
+from headroom.compressors.query import Query, bm25_terms, inflected_positions
 
 if TYPE_CHECKING:
     from headroom.config import Config
@@ -43,6 +48,10 @@ RARE_SHARE = 0.02
 STRONG = 0.5
 MIN_TOP = 3
 STRONG_CAP = 2.0
+#: Pieces shorter than this many characters are not checked for near-duplicates.
+DUP_MIN = 40
+#: A question word's weight in a piece's own score, per kept piece that already has it.
+COVERED = 0.6
 #: Added to a piece's relevance per question identifier or phrase it contains verbatim.
 EXACT_BONUS = 2.0
 
@@ -60,7 +69,8 @@ class Piece(NamedTuple):
 
 
 _NONE: dict[str, int] = {}
-_NON_WORD = re.compile(r"[^\w.]+|\.(?!\w)")
+_NO_PUNCT = str.maketrans("", "", string.punctuation)
+_SENTENCE_END = re.compile(r"""[.!?…。！？]["'”’)\]*_`]*$""")
 #: Numbers, versions, dates, flags or identifiers: the facts a summary tends to drop.
 _DATA = re.compile(r"\d|_|`|--")
 
@@ -74,9 +84,11 @@ def _distinctive(term: str, query: Query) -> bool:
 
 
 def _priorities(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], query: Query,
-                must: set[int]) -> list[float]:
+                must: set[int]) -> tuple[list[float], list[dict[str, float]]]:
+    """Each piece's priority, and its BM25 per question word (for coverage in :func:`select`)."""
     raw = [text[p.start:p.end] for p in pieces]
-    rel = _bm25(text, pieces, query)
+    terms_of = _bm25(text, pieces, query)
+    rel = [sum(c.values()) for c in terms_of]
     terms = (*query.phrases, *query.identifiers)
     if terms:
         rare = max(RARE_HITS, int(RARE_SHARE * len(pieces)))
@@ -89,9 +101,10 @@ def _priorities(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], que
                     must.add(i)
     block_rel = [0.0] * len(blocks)
     for p, r in zip(pieces, rel):
-        block_rel[p.block] = max(block_rel[p.block], r)
-    ctx = [max(block_rel[k], 0.5 * block_rel[k - 1] if k else 0.0,
-               0.5 * block_rel[k + 1] if k + 1 < len(blocks) else 0.0) for k in range(len(blocks))]
+        if r > block_rel[p.block]:
+            block_rel[p.block] = r
+    half = [0.0, *(0.5 * r for r in block_rel), 0.0]
+    ctx = [max(r, half[k], half[k + 2]) if r or half[k] or half[k + 2] else 0.0 for k, r in enumerate(block_rel)]
     section_rel = _heading_paths(blocks, block_rel)
     best: dict[int, float] = {}
     for k, b in enumerate(blocks):
@@ -110,29 +123,29 @@ def _priorities(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], que
             prio += FIRST_PRIOR
         if _DATA.search(raw[i]):
             prio += DATA_PRIOR
-        words = _NON_WORD.sub(" ", raw[i].lower()).split()
-        if len(words) >= 4 and blocks[p.block].kind != HEADING:
-            key = frozenset(words)
+        if p.end - p.start >= DUP_MIN and blocks[p.block].kind != HEADING:
+            key = frozenset(raw[i].lower().translate(_NO_PUNCT).split())
             if key in seen:
                 prio = -1.0  # a near-duplicate of an earlier piece
             seen.add(key)
         out.append(prio)
-    return out
+    return out, terms_of
 
 
-def _bm25(text: str, pieces: Sequence[Piece], query: Query) -> list[float]:
-    """BM25 of each piece, counting the question's words where they occur in ``text``
+def _bm25(text: str, pieces: Sequence[Piece], query: Query) -> list[dict[str, float]]:
+    """BM25 of each piece, counting the question's words (and their inflections: a
+    question about what was "dropped" finds "Drop support") where they occur in ``text``
     (no tokenizing: one ``str.find`` scan per word); lengths in characters."""
     starts = [p.start for p in pieces]
     counts: list[dict[str, int]] = [_NONE] * len(pieces)
-    for word, offsets in term_positions(text, query.words).items():
+    for word, offsets in inflected_positions(text, query.words).items():
         for off in offsets:
             i = bisect_right(starts, off) - 1
             if i >= 0 and off < pieces[i].end:
                 if counts[i] is _NONE:
                     counts[i] = {}
                 counts[i][word] = counts[i].get(word, 0) + 1
-    return bm25_counts(counts, [p.end - p.start for p in pieces], query)
+    return bm25_terms(counts, [p.end - p.start for p in pieces], query)
 
 
 def _heading_paths(blocks: Sequence[Block], block_rel: Sequence[float]) -> dict[int, float]:
@@ -152,23 +165,49 @@ def _heading_paths(blocks: Sequence[Block], block_rel: Sequence[float]) -> dict[
 
 def select(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], query: Query, must: set[int],
            budget: int, min_omit: int) -> list[bool]:
-    """Keep flags, one per piece."""
+    """Keep flags, one per piece.
+
+    Lazy greedy: a piece's own BM25 counts each question word at ``COVERED`` times its
+    weight once per kept piece that already has the word, so a question with two parts
+    gets both answered before either gets more context.
+    """
     n = len(pieces)
-    prio = _priorities(text, blocks, pieces, query, must)
+    prio, terms_of = _priorities(text, blocks, pieces, query, must)
     keep = [i in must for i in range(n)]
+    covered: Counter[str] = Counter()
+    for i in must:
+        if blocks[pieces[i].block].kind != HEADING:
+            covered.update(terms_of[i].keys())
     used = sum(pieces[i].end - pieces[i].start + 1 for i in must) + MARKER_CHARS * _runs(keep)
-    order = sorted((i for i in range(n) if not keep[i] and prio[i] > 0), key=lambda i: (-prio[i], i))
-    strong = STRONG * prio[order[0]] if order else 0.0
-    for rank, i in enumerate(order):
+    heap = [(-prio[i], i) for i in range(n) if not keep[i] and prio[i] > 0]
+    heapq.heapify(heap)
+    strong = STRONG * -heap[0][0] if heap and query else float("inf")  # without a question nothing is "the answer"
+    top = MIN_TOP if query else 0
+    rank = 0
+    while heap:
+        _, i = heapq.heappop(heap)
+        p = _current(prio[i], terms_of[i], covered)
+        if heap and p < -heap[0][0]:
+            heapq.heappush(heap, (-p, i))  # stale: others now matter more
+            continue
         left = i > 0 and not keep[i - 1]
         right = i + 1 < n and not keep[i + 1]
         delta = (1 if left and right else 0 if left or right else -1) * MARKER_CHARS
         cost = pieces[i].end - pieces[i].start + 1 + delta
-        if used + cost <= budget or ((rank < MIN_TOP or prio[i] >= strong) and used + cost <= STRONG_CAP * budget):
+        if used + cost <= budget or ((rank < top or prio[i] >= strong) and used + cost <= STRONG_CAP * budget):
             keep[i] = True
             used += cost
+            covered.update(terms_of[i].keys())
+        rank += 1
     _restore_small(pieces, keep, prio, min_omit)
     return keep
+
+
+def _current(prio: float, terms: dict[str, float], covered: Counter[str]) -> float:
+    """``prio`` with each word's share discounted by how often kept pieces already have it."""
+    if not terms:
+        return prio
+    return prio - sum(score * (1.0 - COVERED ** covered[t]) for t, score in terms.items() if covered[t])
 
 
 def _runs(keep: Sequence[bool]) -> int:
@@ -214,7 +253,7 @@ def render(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], keep: Se
             j += 1
         out.append(text[cursor:pieces[i].start])
         original = text[pieces[i].start:pieces[j].end]
-        mark, om = omit(_summary(blocks, pieces, sizes, i, j, original), original, kind, config)
+        mark, om = omit(_summary(text, blocks, pieces, sizes, i, j), original, kind, config)
         out.append(mark)
         omissions.extend(om)
         cursor = pieces[j].end
@@ -223,9 +262,11 @@ def render(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], keep: Se
     return "".join(out), omissions
 
 
-def _summary(blocks: Sequence[Block], pieces: Sequence[Piece], sizes: Counter[int], i: int, j: int,
-             original: str) -> str:
-    """``3 paragraphs, 1 code block and 2 sentences omitted (412 words)``."""
+def _summary(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], sizes: Counter[int], i: int,
+             j: int) -> str:
+    """``3 paragraphs, 1 code block and 2 sentences omitted (412 words)`` (``lines`` for
+    pieces of paragraphs that are not prose, such as listings)."""
+    original = text[pieces[i].start:pieces[j].end]
     per_block: Counter[int] = Counter(pieces[k].block for k in range(i, j + 1))
     whole: Counter[str] = Counter()
     part: Counter[str] = Counter()
@@ -233,6 +274,10 @@ def _summary(blocks: Sequence[Block], pieces: Sequence[Piece], sizes: Counter[in
         kind = blocks[b].kind
         if c == sizes[b]:
             whole[_UNIT[kind]] += 1
+        elif kind in (PARA, ITEM):
+            for k in range(i, j + 1):
+                if pieces[k].block == b:
+                    part["sentence" if _SENTENCE_END.search(text, pieces[k].start, pieces[k].end) else "line"] += 1
         else:
             part[_PART[kind]] += c
     items = [*whole.items(), *part.items()]

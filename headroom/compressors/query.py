@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Query", "bm25", "bm25_counts", "split_identifier", "stem", "stem_counts", "stemmed", "term_positions",
+__all__ = ["INFLECTIONS", "Query", "bm25", "bm25_counts", "bm25_terms", "inflected_positions", "inflection_base",
+           "split_identifier", "stem", "stem_counts", "stemmed", "term_positions",
            "tokenize"]
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:[.:]\d+)*")
@@ -135,6 +136,20 @@ def bm25_counts(counts: Sequence[Mapping[str, int]], lengths: Sequence[float], q
     return scores
 
 
+def bm25_terms(counts: Sequence[Mapping[str, int]], lengths: Sequence[float], query: Query,
+               k1: float = 1.2, b: float = 0.75) -> list[dict[str, float]]:
+    """:func:`bm25_counts` split by term: each doc's score per matched word (their sum is
+    its BM25), for callers that re-weight terms as they go (e.g. by what is already kept)."""
+    if not query.words or not counts:
+        return [{} for _ in counts]
+    avg = (sum(lengths) / len(lengths)) or 1.0
+    df = Counter(t for c in counts for t, f in c.items() if f)
+    n = len(counts)
+    idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+    return [{t: idf[t] * f * (k1 + 1) / (f + k1 * (1 - b + b * length / avg)) for t, f in c.items() if f}
+            for c, length in zip(counts, lengths)]
+
+
 def term_positions(text: str, words: Iterable[str]) -> dict[str, list[int]]:
     """Offsets where each (lowercased) word occurs in ``text`` as :func:`tokenize` would
     yield it: a whole word or an identifier piece (``Run`` in ``PersistentPreRun``, not
@@ -203,3 +218,60 @@ def stem_counts(text: str, wanted: frozenset[str], memo: dict[str, str]) -> dict
         if s in wanted:
             counts[s] = counts.get(s, 0) + 1
     return counts
+
+
+#: Endings that :func:`inflected_positions` treats as the same word (``drop``: ``drops``,
+#: ``dropped``, ``dropping``; ``deprecate``: ``deprecated``, ``deprecation``).
+INFLECTIONS = ("", "s", "es", "e", "d", "ed", "ing", "ings", "er", "ers", "ion", "ions", "ation", "ations", "ate",
+               "ates", "ated", "ating", "ment", "ments", "ly")
+_STRIP = sorted((s for s in INFLECTIONS if s), key=len, reverse=True)
+_LOWER_RUN = re.compile(r"[a-z]*")
+_UPPER_RUN = re.compile(r"[A-Z]*")
+
+
+def inflection_base(word: str) -> str:
+    """``dropped`` -> ``drop``, ``releases`` -> ``releas``, ``deprecation`` -> ``deprec``
+    (alphabetic words of 5+ letters; others are returned as they are)."""
+    if not (word.isalpha() and word.islower()) or len(word) < 5:
+        return word
+    for suffix in _STRIP:
+        base = word[: -len(suffix)]
+        if word.endswith(suffix) and len(base) >= 4:
+            if base[-1] == base[-2] and base[-1] not in "aeiouls":  # dropp(ed) -> drop
+                base = base[:-1]
+            return base
+    return word
+
+
+def inflected_positions(text: str, words: Iterable[str]) -> dict[str, list[int]]:
+    """Like :func:`term_positions`, but a lowercase alphabetic word also matches its
+    inflections (``dropped`` finds ``Drop`` and ``dropping``; ``redirects`` finds
+    ``redirected``): the word's base must start a word piece and be followed only by one
+    of :data:`INFLECTIONS` (after an optional doubled last letter). Other words (and
+    words of one or two letters) match exactly. One ``str.find`` scan per word."""
+    words = list(words)
+    plain = [w for w in words if not (w.isalpha() and w.islower() and len(w) >= 3)]
+    out = term_positions(text, plain) if plain else {}
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    n = len(text)
+    endings = frozenset(INFLECTIONS)
+    for word in words:
+        if word in out:
+            continue
+        base = inflection_base(word)
+        size = len(base)
+        hits: list[int] = []
+        i = low.find(base)
+        while i >= 0:
+            j = i + size
+            if _piece_start(text, i):
+                run = _UPPER_RUN if size > 1 and text[i:j].isupper() else _LOWER_RUN
+                k = run.match(text, j).end()  # type: ignore[union-attr]  # ``*`` always matches
+                rest = low[j:k]
+                if (rest in endings or (rest[:1] == base[-1] and rest[1:] in endings)) and _piece_end(text, k, n):
+                    hits.append(i)
+            i = low.find(base, j)
+        out[word] = hits
+    return out

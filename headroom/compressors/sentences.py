@@ -4,7 +4,8 @@ Rule-based and linear: a sentence ends at ``.``, ``!`` or ``?`` (plus closing qu
 brackets) followed by whitespace and something that can start a sentence. Periods inside
 numbers and identifiers (``3.5``, ``res.cookie``) never end one because no whitespace
 follows; common abbreviations (``e.g.``, ``Dr.``) and single initials (``J. Smith``) are
-not boundaries. Over-long runs without punctuation (lists of lines) split at line ends.
+not boundaries. CJK full stops (``。！？``) end a sentence without a following space.
+Over-long runs without punctuation (lists of lines) split at line ends.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ __all__ = ["MAX_SENTENCE", "sentence_spans"]
 #: A "sentence" longer than this many characters is split at line ends instead.
 MAX_SENTENCE = 400
 
-_END = re.compile(r"""[.!?…]+["'”’)\]*_`]*(?=\s+["'“‘(\[*_`]*[A-Z0-9])""")
+_END = re.compile(r"""[.!?…]+["'”’)\]*_`]*(?=\s+["'“‘(\[*_`]*[A-Z0-9])|[。！？]+[」』”’）)]*""")
 _ABBREV = frozenset("""
 e.g i.e etc vs cf al approx dr mr mrs ms prof sr jr st no nos fig figs eq eqs inc ltd co corp jan feb mar apr jun
 jul aug sep sept oct nov dec mt ft gen gov rep sen lt col sgt capt ave blvd est vol pp ed eds u.s u.k a.m p.m

@@ -76,7 +76,9 @@ def classify(line: str) -> tuple[str, int] | None:
             marks = line.split("[")[0].split()[-1]
             return "dots", len(marks)
         if cat == "dots3":
-            return ("passed" if line.rstrip().endswith(" ok") else "skipped"), 1
+            end = line.rstrip()
+            return ("passed" if end.endswith(" ok") else "xfailed" if end.endswith("expected failure")
+                    else "skipped"), 1
         return cat, 0 if cat == _RUN else 1
     return None
 

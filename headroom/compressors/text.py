@@ -1,20 +1,25 @@
 """Prose, Markdown and reStructuredText: extractive, deterministic, query-aware.
 
-The document is cut into pieces that are verbatim spans (headings, code blocks, table
-rows, list items, sentences of paragraphs; see :mod:`.prose_blocks`). Headings always
-stay; pieces that name the question's identifiers or phrases stay; the rest compete for
-a budget by relevance (BM25 over the pieces, lifted by their paragraph's and section's
-relevance) plus small priors (the first sentence of a paragraph, numbers and identifiers).
-Near-duplicate sentences lose their priority. Each run of dropped pieces becomes one
-marker in place (``[… 3 paragraphs omitted (412 words) · headroom_retrieve ref=…]``) whose
-ref returns exactly the dropped slice. Changelogs (most headings carry versions) keep
-every section's heading and date line; sections whose version the question names, or
-that lie in the version range it spans, stay whole (:mod:`.changelog`).
+The document (whitespace-folded first, which is lossless) is cut into pieces that are
+verbatim spans: headings, code blocks, table rows, list items, sentences of paragraphs
+(lines, for paragraphs that are listings); see :mod:`.prose_blocks`. Headings and table
+headers always stay, and so do pieces holding one of the question's identifiers or
+quoted phrases (``auto_envvar_prefix``; when it is rare in the document). The rest
+compete for a character budget by priority: BM25 of the question's words (inflections
+count: "dropped" finds "Drop"), lifted by the relevance of the piece's paragraph, its
+neighbours and its section headings, plus small priors (a paragraph's first sentence,
+numbers, versions, flags and identifiers). Pieces near the top priority may exceed the
+budget (up to twice it): they are the answer. Near-duplicates of an earlier piece get no
+priority. Each run of dropped pieces becomes one marker in place (``[… 3 paragraphs
+omitted (412 words) · headroom_retrieve ref=…]``) whose ref returns exactly the dropped
+slice; runs too short to pay for a marker are kept. Changelogs (most headings carry
+versions) keep every section's heading and date line; sections whose version the
+question names, or that lie in the version range it spans, stay whole (:mod:`.changelog`).
 
 Options (``config.options["text"]``, or ``["markdown"]`` for Markdown, which falls back
 to ``"text"``):
 
-* ``keep_ratio`` (0.3): share of the characters the relevance fill may keep;
+* ``keep_ratio`` (0.35): share of the characters the budget allows;
 * ``min_keep_chars`` (2000): the fill budget never goes below this;
 * ``min_omit_chars`` (160): dropped runs shorter than this are put back (a marker would
   cost about as much as it saves);
@@ -43,8 +48,12 @@ __all__ = ["compress", "compress_markdown", "extractive"]
 
 #: List items up to this many characters are one piece; longer ones split into sentences.
 ITEM_WHOLE = 300
-#: In a changelog, a section's first line is kept when it is a short non-list line with a number (a date).
+#: In a changelog, a section's first line is kept when it is a short non-list line with a
+#: number (a date).
 DATE_LINE = 80
+#: Sections in the version range a question spans stay whole only while they are at most
+#: this share of the changelog.
+RANGE_SHARE = 0.5
 
 
 def compress(text: str, question: str, config: Config) -> Compressed:
@@ -80,7 +89,7 @@ def extractive(text: str, question: str, config: Config, kind: str = "text") -> 
         return Compressed(text, "fold")
     query = Query.parse(question)
     must = _must_keep(text, blocks, pieces, question)
-    ratio = float(_option(config, kind, "keep_ratio", 0.3))
+    ratio = float(_option(config, kind, "keep_ratio", 0.35))
     floor = int(_option(config, kind, "min_keep_chars", 2000))
     min_omit = int(_option(config, kind, "min_omit_chars", 160))
     budget = int(max(floor, ratio * len(text)) * config.keep_scale)
@@ -125,14 +134,16 @@ def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _must_keep(text: str, blocks: list[Block], pieces: list[Piece], question: str) -> set[int]:
-    """Pieces kept regardless of budget: headings, plus the changelog rules."""
-    must = {i for i, p in enumerate(pieces) if blocks[p.block].kind == HEADING}
+    """Pieces kept regardless of budget: headings, table headers, and the changelog rules."""
+    must = {i for i, p in enumerate(pieces) if blocks[p.block].kind == HEADING
+            or (blocks[p.block].kind == TABLE and (p.nth == 0 or (p.nth == 1 and _rule(text, p))))}
     versions = heading_versions(blocks)
     if not is_changelog(blocks, versions):
         return must
     named, ranged = asked_sections(versions, question)
-    whole = named | ranged
     extent = _section_extents(blocks)
+    span = sum(blocks[extent[h] - 1].end - blocks[h].start for h in ranged)
+    whole = named | ranged if span <= RANGE_SHARE * len(text) else named  # "from 0.1 to 9.0": ranking decides
     by_block: dict[int, list[int]] = {}
     for i, p in enumerate(pieces):
         by_block.setdefault(p.block, []).append(i)
@@ -144,6 +155,11 @@ def _must_keep(text: str, blocks: list[Block], pieces: list[Piece], question: st
             for k in range(h, extent[h]):
                 must.update(by_block.get(k, []))
     return must
+
+
+def _rule(text: str, piece: Piece) -> bool:
+    """A Markdown table's ``|---|:--:|`` line (it belongs with the header row)."""
+    return set(text[piece.start:piece.end]) <= set("|-:+= ")
 
 
 def _date_line(text: str, block: Block) -> bool:

@@ -1,10 +1,11 @@
 """Source files reduced to their skeleton, with the bodies the question needs kept whole.
 
 Imports, declarations, signatures (decorators, annotations), constants, docstring and
-doc-comment first lines stay; other function bodies and long comment blocks become one
-marker line each, in the language's comment syntax, naming how many lines went, what
-the body calls, and the ref that retrieves exactly those lines. The result is parsed
-again: if it has syntax errors the input did not have, the input is returned unchanged.
+doc-comment first lines stay; other function bodies, long comment blocks and the middle
+of long literal tables become one marker line each, in the language's comment syntax,
+naming how many lines went (and what a body calls), with the ref that retrieves exactly
+those lines. The result is parsed again: if it has syntax errors the input did not
+have, the input is returned unchanged (``code:invalid-fallback``).
 
 Languages with a tree-sitter grammar wheel (Python, JavaScript, TypeScript/TSX, Go,
 Rust, Java) get the skeleton; anything else, or a missing ``[code]`` extra, gets the
@@ -13,14 +14,22 @@ lossless line folding.
 
 from __future__ import annotations
 
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from headroom.compressors.base import Compressed
 from headroom.compressors.code.languages import SPECS, Grammar, grammar, guess_language
-from headroom.compressors.code.relevance import Candidate, calls_in, select
-from headroom.compressors.code.render import CHARS_PER_TOKEN, Edit, block_edit, body_edit, render, worth
+from headroom.compressors.code.relevance import Candidate, Hits, calls_in, select
+from headroom.compressors.code.render import (
+    BYTES_PER_TOKEN,
+    Edit,
+    block_edit,
+    body_edit,
+    render,
+    table_edits,
+    worth,
+)
 from headroom.compressors.code.skeleton import Skeleton, analyze
+from headroom.compressors.code.source import Source
 from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query
 
@@ -34,9 +43,11 @@ MIN_TOKENS = 400
 #: The skeleton must save at least this share of the file, or the file is left as it is.
 MIN_SAVING = 0.2
 #: Kept bodies may cost up to this share of the file (times ``keep_scale``) ...
-BUDGET_SHARE = 0.15
+BUDGET_SHARE = 0.05
 #: ... but at least this many estimated tokens.
 MIN_BUDGET = 400
+#: Output at least this share of the input is validated by an incremental re-parse.
+INCREMENTAL_SHARE = 0.4
 
 
 def language_of(text: str) -> str | None:
@@ -76,70 +87,129 @@ def compress(text: str, question: str, config: Config) -> Compressed:
     gram = grammar(lang) if lang is not None else None
     if gram is None:
         return Compressed(fold_lines(text), "code:fold")
-    if len(text) < config.option("code", "min_tokens", MIN_TOKENS) * CHARS_PER_TOKEN:
+    if len(text) < config.option("code", "min_tokens", MIN_TOKENS) * BYTES_PER_TOKEN:
         return Compressed(text, "code:small")
-    return _skeleton(text, question, config, gram)
-
-
-def _skeleton(text: str, question: str, config: Config, gram: Grammar) -> Compressed:
-    src = text.encode("utf-8", "surrogatepass")
-    parser = gram.parser()
-    tree = parser.parse(src)
-    lines = text.split("\n")
-    raw_lines = src.split(b"\n")
-    if len(lines) != len(raw_lines):
+    source = Source.of(text)
+    if source is None:
         return Compressed(text, "code:unchanged")
-    offsets = list(accumulate((len(line) + 1 for line in lines), initial=0))
-    skel = analyze(gram, tree, raw_lines, lines)
-    cands = _candidates(text, skel, offsets, gram.spec.keywords)
+    return _skeleton(source, question, config, gram)
+
+
+#: Grammars to try when the detected one parses the file with errors (the router may
+#: call TypeScript JavaScript, or the reverse).
+_ALTERNATIVES = {"javascript": ("typescript", "tsx"), "typescript": ("tsx", "javascript"),
+                 "tsx": ("typescript", "javascript")}
+
+
+def _parse(source: Source, gram: Grammar) -> tuple[Grammar, Any, Any]:
+    """(grammar, parser, tree) with the fewest syntax errors among the detected language
+    and its likely confusions; extra parses happen only when the first has errors."""
+    parser = gram.parser()
+    tree = parser.parse(source.src)
+    if not tree.root_node.has_error:
+        return gram, parser, tree
+    best = (syntax_errors(tree), gram, parser, tree)
+    guess = guess_language(source.text)
+    for name in (*_ALTERNATIVES.get(gram.spec.name, ()), guess):
+        alt = grammar(name) if name != gram.spec.name else None
+        if alt is None:
+            continue
+        alt_parser = alt.parser()
+        alt_tree = alt_parser.parse(source.src)
+        errors = syntax_errors(alt_tree)
+        if errors < best[0]:
+            best = (errors, alt, alt_parser, alt_tree)
+        if not errors:
+            break
+    return best[1], best[2], best[3]
+
+
+def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> Compressed:
+    text = source.text
+    gram, parser, tree = _parse(source, gram)
+    skel = analyze(gram, tree, source)
+    cands = _candidates(source, skel, gram.spec.keywords)
+    query = Query.parse(question)
+    hits = Hits.find(source.view, query)
     share = config.option("code", "budget_share", BUDGET_SHARE)
-    budget = int(config.keep_scale * max(MIN_BUDGET, share * len(text) / CHARS_PER_TOKEN))
-    kept = select(text, cands, Query.parse(question), budget)
-    edits = _edits(skel, cands, kept, offsets, gram)
+    budget = int(config.keep_scale * max(MIN_BUDGET, share * len(source.src) / BYTES_PER_TOKEN))
+    kept = select(cands, query, hits, budget) if query else set()
+    edits = _edits(source, skel, cands, kept, hits, gram)
     if not edits:
         return Compressed(text, "code:unchanged")
-    out, omissions = render(lines, edits, config)
+    out, applied, omissions = render(source.lines, edits, config)
     if len(out) > (1 - config.option("code", "min_saving", MIN_SAVING)) * len(text):
         return Compressed(text, "code:unchanged")
-    before = syntax_errors(tree)
-    after = parser.parse(out.encode("utf-8", "surrogatepass"))
-    if after.root_node.has_error and syntax_errors(after) > before:
+    if _new_errors(parser, tree, source, out, applied, gram.spec.indented):
         return Compressed(text, "code:invalid-fallback")
     return Compressed(out, "code:skeleton", omissions)
 
 
-def _candidates(text: str, skel: Skeleton, offsets: list[int], keywords: frozenset[str]) -> list[Candidate]:
+def _candidates(source: Source, skel: Skeleton, keywords: frozenset[str]) -> list[Candidate]:
     """Each function's scoring span (doc comment through closing line) and body cost."""
     out: list[Candidate] = []
+    starts = source.starts
     prev_end = 0
-    last_row = len(offsets) - 2
+    rows = len(source.raw)
     for f in skel.funcs:
         top = f.decl if f.doc_rows is None else min(f.decl, f.doc_rows[0])
-        start = max(offsets[top], prev_end)
-        end = offsets[min(f.last + 2, last_row + 1)]
-        body = text[offsets[f.first]:offsets[f.last + 1]]
-        cost = int(len(body) / CHARS_PER_TOKEN)
-        out.append(Candidate(f.name, f.owner, start, max(end, start), cost, calls_in(body, keywords)))
-        prev_end = max(end, start)
+        start = max(starts[top], prev_end)
+        end = max(starts[min(f.last + 2, rows)], start)
+        lo, hi = starts[f.first], starts[f.last + 1]
+        calls = calls_in(source.view, lo, hi, keywords)
+        size = hi - lo if f.doc_rows is None else hi - lo + source.size(*f.doc_rows)  # a kept body keeps its doc
+        out.append(Candidate(f.name, f.owner, start, end, int(size / BYTES_PER_TOKEN), calls))
+        prev_end = end
     return out
 
 
-def _edits(skel: Skeleton, cands: list[Candidate], kept: set[int], offsets: list[int], gram: Grammar) -> list[Edit]:
+def _edits(source: Source, skel: Skeleton, cands: list[Candidate], kept: set[int], hits: Hits,
+           gram: Grammar) -> list[Edit]:
+    """Every omission worth its marker, sorted by row and non-overlapping."""
     spec = gram.spec
+    defined = {c.name for c in cands if c.name}
     edits: list[Edit] = []
-    kept_docs = {skel.funcs[k].doc_rows for k in kept if skel.funcs[k].doc_rows is not None}
     for k, f in enumerate(skel.funcs):
         if k in kept:
             continue
         calls = [c for c in cands[k].calls if c != f.name]
-        e = body_edit(f, spec, calls)
-        if worth(e, offsets):
+        calls = [c for c in calls if c in defined]  # the ones the skeleton shows
+        e = body_edit(f, spec, calls, source)
+        if worth(e, source):
             edits.append(e)
+    if skel.tables:
+        row_weight = hits.row_weights(source.starts)
+        for t in skel.tables:
+            edits.extend(e for e in table_edits(t, source, row_weight) if worth(e, source))
+    kept_docs = {skel.funcs[k].doc_rows for k in kept if skel.funcs[k].doc_rows is not None}
     for b in skel.blocks:
-        if (b.start, b.last) in kept_docs:
-            continue
-        e = block_edit(b)
-        if worth(e, offsets):
-            edits.append(e)
-    edits.sort(key=lambda e: e.first)
+        if (b.start, b.last) not in kept_docs:
+            e = block_edit(b)
+            if worth(e, source):
+                edits.append(e)
+    edits.sort(key=lambda e: (e.first, -e.last))
     return edits
+
+
+def _new_errors(parser: Any, tree: Any, source: Source, out: str, applied: list[tuple[Edit, str]],
+                indented: bool) -> bool:
+    """True when ``out`` parses with more errors than the input. When most of the file
+    stays, the input's tree is edited to match and re-parsed incrementally (unchanged
+    subtrees are reused) and a reported error is confirmed with a fresh parse."""
+    from tree_sitter import Point
+
+    before = syntax_errors(tree)
+    data = out.encode("utf-8", "surrogatepass")
+    if indented or len(data) < INCREMENTAL_SHARE * len(source.src):
+        after = parser.parse(data)  # cheaper than re-lexing every edit (Python's indentation)
+        return after.root_node.has_error and syntax_errors(after) > before
+    starts, raw = source.starts, source.raw
+    for e, line in reversed(applied):
+        size = len(line.encode("utf-8", "surrogatepass"))
+        start = starts[e.first]
+        tree.edit(start, starts[e.last + 1] - 1, start + size,
+                  Point(e.first, 0), Point(e.last, len(raw[e.last])), Point(e.first, size))
+    after = parser.parse(data, tree)
+    if not after.root_node.has_error:
+        return False
+    return syntax_errors(parser.parse(data)) > before

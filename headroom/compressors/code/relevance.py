@@ -30,7 +30,7 @@ EXACT_BONUS = 2.0
 #: Functions scoring below this share of the best one are not kept for relevance alone.
 RELATIVE_FLOOR = 0.4
 #: At most this many functions are kept for relevance (callers/callees come on top).
-MAX_TOP = 4
+MAX_TOP = 3
 
 _CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\(")
 
@@ -77,9 +77,17 @@ class Hits:
             exact[term] = found
         return cls(term_positions(view, query.words), exact)
 
-    def offsets(self) -> list[int]:
-        """Every hit, sorted (for finding the rows of a table the question mentions)."""
-        return sorted({i for found in (*self.words.values(), *self.exact.values()) for i in found})
+    def row_weights(self, starts: Sequence[int]) -> dict[int, float]:
+        """How strongly each row holds the question's terms (a verbatim identifier or
+        phrase counts :data:`EXACT_BONUS` times a word)."""
+        weights: dict[int, float] = {}
+        pairs = [(found, 1.0) for found in self.words.values()]
+        pairs += [(found, EXACT_BONUS) for found in self.exact.values()]
+        for found, weight in pairs:
+            for i in found:
+                row = bisect_right(starts, i) - 1
+                weights[row] = weights.get(row, 0.0) + weight
+        return weights
 
 
 def _exact_terms(query: Query) -> list[str]:
@@ -153,20 +161,33 @@ def select(cands: Sequence[Candidate], query: Query, hits: Hits, budget: int) ->
             continue
         kept.append(k)
         spent += cands[k].cost
+    chosen = set(kept)
+    for j in sorted(_neighbours(cands, kept) - chosen, key=lambda j: (-scores[j], cands[j].start)):
+        if spent + cands[j].cost <= budget:
+            chosen.add(j)
+            spent += cands[j].cost
+    return chosen
+
+
+def _neighbours(cands: Sequence[Candidate], kept: Sequence[int]) -> set[int]:
+    """Direct callees and callers of the kept functions. A name several functions share
+    (``__init__``, overloads, one method per class) links only within the same owner:
+    matching by name alone would pull in every class's version."""
     by_name: dict[str, list[int]] = {}
     for k, c in enumerate(cands):
         if c.name:
             by_name.setdefault(c.name, []).append(k)
-    chosen = set(kept)
+
+    def linked(j: int, k: int) -> bool:
+        return j != k and (len(by_name[cands[j].name]) == 1 or cands[j].owner == cands[k].owner)
+
+    near: set[int] = set()
     for k in kept:
-        near: set[int] = set()
         for name in cands[k].calls:
-            near.update(by_name.get(name, ()))
+            near.update(j for j in by_name.get(name, ()) if linked(j, k))
         name = cands[k].name
-        if name:
-            near.update(j for j, c in enumerate(cands) if name in c.calls)
-        for j in sorted(near - chosen, key=lambda j: (-scores[j], cands[j].start)):
-            if spent + cands[j].cost <= budget:
-                chosen.add(j)
-                spent += cands[j].cost
-    return chosen
+        if name and len(by_name[name]) == 1:
+            near.update(j for j, c in enumerate(cands) if j != k and name in c.calls)
+        elif name:
+            near.update(j for j, c in enumerate(cands) if c.owner == cands[k].owner and j != k and name in c.calls)
+    return near

@@ -4,8 +4,7 @@ with a CCR ref whose stored original is exactly the replaced lines."""
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,15 +20,17 @@ if TYPE_CHECKING:
 __all__ = ["Edit", "block_edit", "body_edit", "render", "table_edits", "worth"]
 
 #: An omission must save at least this many (estimated) tokens beyond its marker line.
-MIN_GAIN = 12
+MIN_GAIN = 6
 #: Called names listed in a body marker.
 MAX_CALLS = 3
 #: Estimated bytes per token: code text, and marker text (hex refs tokenize densely).
 BYTES_PER_TOKEN = 4.0
-MARKER_BYTES_PER_TOKEN = 2.5
-_MARKER_BYTES = 64  # "[… N lines omitted · headroom_retrieve ref=" + 12 hex digits + "]"
+MARKER_BYTES_PER_TOKEN = 3.0
+_MARKER_BYTES = 64
+#: Tokens a line costs beyond its text: its break, and its number in a numbered file read.
+LINE_TOKENS = 2.0
 #: Table rows always shown before the first elided run (the shape of the entries).
-TABLE_HEAD_LINES = 6
+TABLE_HEAD_LINES = 3
 #: Table entries kept because the question's terms occur in them, per table.
 TABLE_MAX_HITS = 8
 
@@ -45,11 +46,13 @@ class Edit:
     detail: str = ""
 
 
-def body_edit(f: Func, spec: Spec, calls: Sequence[str]) -> Edit:
-    """The marker line that stands for a function body, valid where the body was."""
+def body_edit(f: Func, spec: Spec, calls: Sequence[str], source: Source) -> Edit:
+    """The marker line that stands for a function body, valid where the body was. In
+    braced languages it also takes the closing line (``}`` plus whatever follows it) and
+    ends with the marker as a comment: one line instead of two."""
     detail = f": calls {', '.join(calls[:MAX_CALLS])}" if calls else ""
     if not spec.indented:
-        return Edit(f.first, f.last, f"{f.indent}{spec.comment} ", "", detail)
+        return Edit(f.first, f.last + 1, f"{source.lines[f.last + 1].rstrip()}  {spec.comment} ", "", detail)
     if f.doc is not None and f.doc[0] == f.first:
         ds, de, opening, summary, closing = f.doc
         if ds == de:  # a one-line docstring stays as it is and keeps the body valid
@@ -63,9 +66,9 @@ def block_edit(b: Block) -> Edit:
     return Edit(b.first, b.last, b.head, b.tail)
 
 
-def table_edits(table: Table, source: Source, hit_rows: Sequence[int]) -> list[Edit]:
-    """Edits eliding a table's entries except its first rows, its last entry and up to
-    :data:`TABLE_MAX_HITS` entries holding the question's terms."""
+def table_edits(table: Table, source: Source, row_weight: Mapping[int, float]) -> list[Edit]:
+    """Edits eliding a table's entries except its first rows, its last entry and the
+    :data:`TABLE_MAX_HITS` entries that hold the question's terms most (by ``row_weight``)."""
     units = table.units
     keep = [False] * len(units)
     shown = 0
@@ -75,13 +78,11 @@ def table_edits(table: Table, source: Source, hit_rows: Sequence[int]) -> list[E
         keep[i] = True
         shown += b - a + 1
     keep[-1] = True
-    firsts = [a for a, _ in units]
-    found = 0
-    for row in hit_rows:
-        i = bisect_right(firsts, row) - 1
-        if 0 <= i and row <= units[i][1] and not keep[i] and found < TABLE_MAX_HITS:
+    if row_weight:
+        weights = [sum(row_weight.get(r, 0.0) for r in range(a, b + 1)) for a, b in units]
+        best = sorted((i for i, w in enumerate(weights) if w > 0 and not keep[i]), key=lambda i: (-weights[i], i))
+        for i in best[:TABLE_MAX_HITS]:
             keep[i] = True
-            found += 1
     edits: list[Edit] = []
     i = 0
     while i < len(units):
@@ -101,7 +102,8 @@ def worth(edit: Edit, source: Source) -> bool:
     """True when the rows it drops cost clearly more tokens than its marker line."""
     if edit.last < edit.first:
         return False
-    dropped = source.size(edit.first, edit.last) / BYTES_PER_TOKEN
+    rows = edit.last - edit.first + 1
+    dropped = source.size(edit.first, edit.last) / BYTES_PER_TOKEN + LINE_TOKENS * (rows - 1)
     line = len(edit.head) + len(edit.tail) + len(edit.detail) + _MARKER_BYTES
     return dropped - line / MARKER_BYTES_PER_TOKEN >= MIN_GAIN
 
@@ -119,7 +121,8 @@ def render(lines: Sequence[str], edits: Sequence[Edit], config: Config
             continue
         out.extend(lines[prev:e.first])
         original = "\n".join(lines[e.first:e.last + 1])
-        mark, om = omit(f"{count(e.last - e.first + 1)} lines omitted{e.detail}", original, "code", config)
+        n = e.last - e.first + 1
+        mark, om = omit(f"{count(n)} line{'s' if n != 1 else ''}{e.detail}", original, "code", config)
         line = f"{e.head}{mark}{e.tail}"
         out.append(line)
         applied.append((e, line))

@@ -27,9 +27,10 @@ DEPTH = 6
 #: a ``describe`` block): the functions inside it are the units instead.
 WRAPPER_SHARE = 0.5
 #: Comment blocks and docstrings shorter than this many lines are kept.
-MIN_BLOCK_LINES = 4
-#: Literal lists shorter than this many lines are kept.
-MIN_TABLE_LINES = 24
+MIN_BLOCK_LINES = 2
+#: Literal lists shorter than this many lines or bytes are kept.
+MIN_TABLE_LINES = 8
+MIN_TABLE_BYTES = 1200
 
 _LINE_COMMENT = re.compile(r"^\s*(//[/!]?|#)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -279,16 +280,18 @@ class _Bodies:
 
 def _comment_blocks(nodes: list[Any], source: Source, bodies: _Bodies, comment: str) -> list[Block]:
     """Runs of whole-line comments outside function bodies, trimmed to their first line."""
-    raw = source.raw
+    raw, starts = source.raw, source.starts
     groups: list[list[tuple[int, int, bool]]] = []
-    seen: set[int] = set()
-    for (sr, sc), (er, ec), sb in sorted((n.start_point, n.end_point, n.start_byte) for n in nodes):
-        if sb in seen or bodies.inside(sr):
+    last_byte = -1
+    for sb, eb in sorted({(n.start_byte, n.end_byte) for n in nodes}):
+        if sb < last_byte:
             continue
-        seen.add(sb)
-        if ec == 0 and er > sr:  # line comments that include their newline
-            er -= 1
-            ec = len(raw[er])
+        last_byte = eb
+        sr = bisect_right(starts, sb) - 1
+        if bodies.inside(sr):
+            continue
+        er = bisect_right(starts, eb - 1) - 1  # a line comment may end with its newline
+        sc, ec = sb - starts[sr], eb - starts[er]
         if raw[sr][:sc].strip() or raw[er][ec:].strip():
             continue
         is_block = raw[sr][sc:sc + 2] == b"/*"
@@ -301,19 +304,22 @@ def _comment_blocks(nodes: list[Any], source: Source, bodies: _Bodies, comment: 
         start, end = group[0][0], group[-1][1]
         if end - start + 1 < MIN_BLOCK_LINES:
             continue
-        keep = start  # through the first line with text (after `/**`, `//----`)
+        keep = start  # the first line with text (after `/**`, `//----`)
         while keep < min(end, start + 2) and not _ALNUM.search(raw[keep]):
             keep += 1
-        if end - keep < 2:
+        line = source.lines[keep].strip()
+        opened = next((s for s, e, is_block in group if is_block and s <= keep <= e), None)
+        if opened is None:  # line comments: the first text line stays, a marker line follows
+            if end > keep:
+                m = _LINE_COMMENT.match(source.lines[keep + 1])
+                out.append(Block(start, keep + 1, end, f"{source.indent(keep + 1)}{m.group(1) if m else comment} ", ""))
             continue
-        cut = keep + 1
-        indent = source.indent(cut)
-        if any(is_block and s <= keep < e for s, e, is_block in group):  # cut inside /* ... */
-            star = "* " if source.lines[cut].lstrip().startswith("*") else ""
-            out.append(Block(start, cut, end, indent + star, " */"))
-        else:
-            m = _LINE_COMMENT.match(source.lines[cut])
-            out.append(Block(start, cut, end, f"{indent}{m.group(1) if m else comment} ", ""))
+        # inside /* ... */: the whole block becomes `/** first text line [marker] */`
+        opener = "/**" if source.lines[opened].lstrip().startswith("/**") else "/*"
+        text = line[len(opener):] if keep == opened else line.lstrip("*")
+        text = text.strip().removesuffix("*/").rstrip()
+        out.append(Block(start, start, end, f"{source.indent(start)}{opener} {text} " if text else
+                         f"{source.indent(start)}{opener} ", " */"))
     return out
 
 
@@ -321,13 +327,13 @@ def _tables(nodes: list[Any], source: Source, bodies: _Bodies, comment: str) -> 
     """Outermost long literal lists outside function bodies that hold no function."""
     out: list[Table] = []
     spans = sorted({(n.start_byte, -n.end_byte): n for n in nodes
-                    if n.end_point.row - n.start_point.row >= MIN_TABLE_LINES}.items())
+                    if n.end_byte - n.start_byte >= MIN_TABLE_BYTES}.items())
     last_end = -1
     for (start_byte, neg_end), node in spans:
         if start_byte < last_end:
             continue
         first, last = node.start_point.row, node.end_point.row
-        if bodies.inside(first) or bodies.any_within(first, last):
+        if last - first < MIN_TABLE_LINES or bodies.inside(first) or bodies.any_within(first, last):
             continue
         units: list[tuple[int, int]] = []
         for child in node.named_children:
@@ -340,7 +346,7 @@ def _tables(nodes: list[Any], source: Source, bodies: _Bodies, comment: str) -> 
                 units.append((a, b))
         # the first unit may share the opening row, the last the closing row: never cut those
         units = [u for u in units if u[0] > first and u[1] < last]
-        if len(units) >= 4:
+        if len(units) >= 6:
             out.append(Table(units, comment))
             last_end = -neg_end
     return out
