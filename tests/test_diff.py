@@ -14,8 +14,8 @@ from headroom import compress as compress_messages
 from headroom import retrieve
 from headroom.ccr.markers import find_markers, make_ref
 from headroom.ccr.store import MemoryStore
-from headroom.compressors.diff import compress
-from headroom.compressors.diff_parse import FileDiff, parse
+from headroom.compressors.diff.parse import FileDiff, parse
+from headroom.compressors.diff.unified import compress
 from headroom.config import Config
 from headroom.router import detect
 from headroom.tokens import count_text

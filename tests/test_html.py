@@ -18,9 +18,9 @@ from headroom import compress as compress_messages
 from headroom import retrieve
 from headroom.ccr.markers import find_markers
 from headroom.ccr.store import MemoryStore
-from headroom.compressors import html
-from headroom.compressors.html import compress, merge
-from headroom.compressors.html_extract import extract
+from headroom.compressors.html import page as html
+from headroom.compressors.html.extract import extract
+from headroom.compressors.html.page import compress, merge
 from headroom.compressors.lossless import fold_lines
 from headroom.config import Config
 
@@ -216,7 +216,8 @@ def test_any_tag_soup_is_handled_deterministically(tokens: list[str]) -> None:
 
 _SCRIPT = """
 import hashlib, sys
-from headroom.compressors import html, text
+from headroom.compressors.html import page as html
+from headroom.compressors.text import prose as text
 from headroom.config import Config
 page = sys.stdin.read()
 out = html.compress(page, "dam release", Config()).text + text.compress(page, "dam release", Config()).text

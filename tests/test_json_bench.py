@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from headroom.ccr.markers import find_markers
-from headroom.compressors.json_crush import compress
-from headroom.compressors.json_decode import decode
+from headroom.compressors.json.crush import compress
+from headroom.compressors.json.decode import decode
 from headroom.config import Config
 from headroom.tokens import count_text
 

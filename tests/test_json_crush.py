@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headroom.ccr.markers import find_markers
-from headroom.compressors.json_crush import compress, compress_jsonl
-from headroom.compressors.json_cut import Settings
-from headroom.compressors.json_decode import decode, decode_lines
+from headroom.compressors.json.crush import compress, compress_jsonl
+from headroom.compressors.json.cut import Settings
+from headroom.compressors.json.decode import decode, decode_lines
 from headroom.config import Config
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

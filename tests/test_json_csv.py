@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headroom.ccr.markers import MARKER_RE, find_markers
-from headroom.compressors.json_csv import compress_csv, records
+from headroom.compressors.json.delimited import compress_csv, records
 from headroom.config import Config
 
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from headroom.compressors.json_crush import compress, compress_jsonl
-from headroom.compressors.json_decode import decode, decode_lines
-from headroom.compressors.json_table import MISSING, build_table, encode_cell, render_header
+from headroom.compressors.json.crush import compress, compress_jsonl
+from headroom.compressors.json.decode import decode, decode_lines
+from headroom.compressors.json.table import MISSING, build_table, encode_cell, render_header
 from headroom.config import Config
 
 LOSSLESS = Config(lossless_only=True)

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from headroom.ccr.markers import MARKER_RE, Marker, find_markers
 from headroom.compressors.base import Compressed
-from headroom.compressors.log_templates import mine, severity_of, timestamp
-from headroom.compressors.logs import compress
+from headroom.compressors.logs.collapse import compress
+from headroom.compressors.logs.templates import mine, severity_of, timestamp
 from headroom.compressors.lossless import fold_lines
 from headroom.config import Config
 from headroom.tokens import encoding_for_model

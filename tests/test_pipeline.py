@@ -94,7 +94,7 @@ class _Recorder(Hooks):
 
     def pre_compress(self, messages: list[Any], ctx: HookContext) -> list[Any]:
         self.contexts.append(ctx)
-        return messages[:-1] + [{**messages[-1], "content": messages[-1]["content"] + "\nextra line"}]
+        return [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + "\nextra line"}]
 
     def unit_policy(self, unit: Unit, kind: str) -> UnitPolicy | None:
         return UnitPolicy(skip=True) if unit.tool_name == "secret" else UnitPolicy(keep_scale=4.0)

@@ -14,7 +14,7 @@ from headroom import compress as compress_messages
 from headroom import retrieve
 from headroom.ccr.markers import find_markers, make_ref
 from headroom.ccr.store import MemoryStore
-from headroom.compressors.search import Group, compress, parse
+from headroom.compressors.search.grep import Group, compress, parse
 from headroom.config import Config
 from headroom.router import detect
 from headroom.tokens import count_text

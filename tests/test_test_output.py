@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from headroom.ccr.markers import MARKER_RE, find_markers
 from headroom.compressors.base import Compressed
+from headroom.compressors.logs.runners import classify, compress
 from headroom.compressors.lossless import fold_lines
-from headroom.compressors.test_output import classify, compress
 from headroom.config import Config
 
 CFG = Config()

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from headroom.ccr.markers import MARKER_RE, find_markers
 from headroom.compressors.base import Compressed
-from headroom.compressors.changelog import asked_sections, heading_versions, is_changelog
 from headroom.compressors.lossless import fold_lines
-from headroom.compressors.prose_blocks import parse_blocks
-from headroom.compressors.sentences import sentence_spans
-from headroom.compressors.text import compress, compress_markdown
+from headroom.compressors.text.blocks import parse_blocks
+from headroom.compressors.text.changelog import asked_sections, heading_versions, is_changelog
+from headroom.compressors.text.prose import compress, compress_markdown
+from headroom.compressors.text.sentences import sentence_spans
 from headroom.config import Config
 from headroom.router import detect
 

@@ -16,17 +16,17 @@ from headroom.kinds import Kind
 __all__ = ["ROUTES", "Compressed", "Compressor", "Omission", "compressor_for"]
 
 ROUTES: dict[Kind, str] = {
-    Kind.JSON: "headroom.compressors.json_crush:compress",
-    Kind.JSONL: "headroom.compressors.json_crush:compress_jsonl",
+    Kind.JSON: "headroom.compressors.json:compress",
+    Kind.JSONL: "headroom.compressors.json:compress_jsonl",
     Kind.LOGS: "headroom.compressors.logs:compress",
-    Kind.TEST_OUTPUT: "headroom.compressors.test_output:compress",
+    Kind.TEST_OUTPUT: "headroom.compressors.logs:compress_test_output",
     Kind.SEARCH: "headroom.compressors.search:compress",
     Kind.DIFF: "headroom.compressors.diff:compress",
     Kind.CODE: "headroom.compressors.code:compress",
     Kind.HTML: "headroom.compressors.html:compress",
     Kind.MARKDOWN: "headroom.compressors.text:compress_markdown",
     Kind.TEXT: "headroom.compressors.text:compress",
-    Kind.CSV: "headroom.compressors.json_csv:compress_csv",
+    Kind.CSV: "headroom.compressors.json:compress_csv",
 }
 
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import count
 from headroom.compressors.base import Omission
-from headroom.compressors.json_cut import Cutter, Settings, units
-from headroom.compressors.json_stats import Profile, name_matches, profile
-from headroom.compressors.json_table import (
+from headroom.compressors.json.cut import Cutter, Settings, units
+from headroom.compressors.json.stats import Profile, name_matches, profile
+from headroom.compressors.json.table import (
     MISSING,
     Table,
     build_table,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from headroom.compressors.prose_blocks import HEADING, Block
+from headroom.compressors.text.blocks import HEADING, Block
 
 __all__ = ["Version", "asked_sections", "heading_versions", "is_changelog", "versions_in"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from headroom.compressors.json_table import MISSING
+from headroom.compressors.json.table import MISSING
 from headroom.compressors.query import STOPWORDS, Query, split_identifier, stem
 
 __all__ = ["Profile", "format_number", "format_time", "name_matches", "profile", "words_match"]

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import has_marker
 from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.json_crush import is_rendered
-from headroom.compressors.json_cut import Cutter, Settings
-from headroom.compressors.json_stats import profile
-from headroom.compressors.json_table import MISSING
+from headroom.compressors.json.crush import is_rendered
+from headroom.compressors.json.cut import Cutter, Settings
+from headroom.compressors.json.stats import profile
+from headroom.compressors.json.table import MISSING
 from headroom.compressors.query import Query
 
 if TYPE_CHECKING:

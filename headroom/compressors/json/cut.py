@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import REF_LEN, count, marker, omit
 from headroom.compressors.base import Omission
-from headroom.compressors.json_rows import RowSet, select_rows
-from headroom.compressors.json_stats import Profile
-from headroom.compressors.json_summary import clean, summarize
+from headroom.compressors.json.rows import RowSet, select_rows
+from headroom.compressors.json.stats import Profile
+from headroom.compressors.json.summary import clean, summarize
 from headroom.compressors.query import Query
 
 if TYPE_CHECKING:

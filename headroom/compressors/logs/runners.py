@@ -24,8 +24,8 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from headroom.ccr.markers import count, has_marker, omit
-from headroom.compressors import logs
 from headroom.compressors.base import Compressed, Omission
+from headroom.compressors.logs import collapse as logs
 from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query
 

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 
 from headroom.ccr.markers import has_marker
 from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.json_cut import Settings
-from headroom.compressors.json_render import JSON_STRING, Renderer
+from headroom.compressors.json.cut import Settings
+from headroom.compressors.json.render import JSON_STRING, Renderer
 from headroom.compressors.lossless import fold, json_minify
 
 if TYPE_CHECKING:

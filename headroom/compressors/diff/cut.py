@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from headroom.ccr.markers import count, marker, omit
 from headroom.compressors.base import Omission
-from headroom.compressors.diff_parse import HUNK_RE, FileDiff, Hunk
+from headroom.compressors.diff.parse import HUNK_RE, FileDiff, Hunk
 from headroom.compressors.query import Query, bm25_counts, stem_counts, stemmed, tokenize
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from headroom.compressors.json_stats import Profile
-from headroom.compressors.json_table import MISSING, minify
+from headroom.compressors.json.stats import Profile
+from headroom.compressors.json.table import MISSING, minify
 from headroom.compressors.query import Query, bm25_counts, stem_counts, stemmed
 
 __all__ = ["RowSet", "select_rows"]

@@ -34,12 +34,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from headroom.compressors.base import Compressed
-from headroom.compressors.changelog import asked_sections, heading_versions, is_changelog
 from headroom.compressors.lossless import fold_lines
-from headroom.compressors.prose_blocks import CODE, HEADING, ITEM, PARA, TABLE, Block, parse_blocks
-from headroom.compressors.prose_select import Piece, render, select
 from headroom.compressors.query import Query
-from headroom.compressors.sentences import sentence_spans
+from headroom.compressors.text.blocks import CODE, HEADING, ITEM, PARA, TABLE, Block, parse_blocks
+from headroom.compressors.text.changelog import asked_sections, heading_versions, is_changelog
+from headroom.compressors.text.select import Piece, render, select
+from headroom.compressors.text.sentences import sentence_spans
 
 if TYPE_CHECKING:
     from headroom.config import Config

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING
 
 from headroom.ccr.markers import count, marker, omit
 from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.diff_cut import cut_hunks, shorten_removed
-from headroom.compressors.diff_parse import Doc, FileDiff, Hunk, parse
+from headroom.compressors.diff.cut import cut_hunks, shorten_removed
+from headroom.compressors.diff.parse import Doc, FileDiff, Hunk, parse
 from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query
 

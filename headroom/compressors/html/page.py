@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from headroom.ccr.markers import count, omit
 from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.html_extract import Extraction, extract
+from headroom.compressors.html.extract import Extraction, extract
 from headroom.compressors.lossless import fold_lines
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def compress(text: str, question: str, config: Config) -> Compressed:
         return Compressed(fold_lines(text), "fold")
     omissions: list[Omission] = []
     if len(readable) > int(config.option("html", "prose_min_chars", 12000)):
-        from headroom.compressors.text import extractive
+        from headroom.compressors.text.prose import extractive
 
         prose = extractive(readable, question, config, "html")
         if prose.omissions:

@@ -32,7 +32,7 @@ from headroom.ccr.markers import count, marker, omit
 from headroom.compressors.base import Compressed, Omission
 from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query
-from headroom.compressors.search_rank import Unit, build_units, score, select
+from headroom.compressors.search.rank import Unit, build_units, score, select
 
 if TYPE_CHECKING:
     from headroom.config import Config

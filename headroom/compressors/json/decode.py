@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from headroom.ccr.markers import MARKER_RE, Marker
-from headroom.compressors.json_render import JSON_STRING
-from headroom.compressors.json_table import HEADER_RE, MISSING, OTHER_NAME
+from headroom.compressors.json.render import JSON_STRING
+from headroom.compressors.json.table import HEADER_RE, MISSING, OTHER_NAME
 
 __all__ = ["DecodeError", "decode", "decode_lines"]
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import count, has_marker, marker, omit
 from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.log_templates import WILD, Columns, Mined, Template, mine, timestamp
+from headroom.compressors.logs.templates import WILD, Columns, Mined, Template, mine, timestamp
 from headroom.compressors.lossless import MIN_RUN, fold_lines
 from headroom.compressors.query import Query, bm25, tokenize
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from headroom.ccr.markers import count
-from headroom.compressors.json_stats import Profile, format_number, format_time
-from headroom.compressors.json_table import MISSING, encode_cell
+from headroom.compressors.json.stats import Profile, format_number, format_time
+from headroom.compressors.json.table import MISSING, encode_cell
 
 __all__ = ["clean", "summarize"]
 

@@ -15,7 +15,7 @@ from headroom.ccr.markers import marker
 from headroom.compressors.query import Query, bm25_counts, stem_counts, stemmed
 
 if TYPE_CHECKING:
-    from headroom.compressors.search import Entry, Group
+    from headroom.compressors.search.grep import Entry, Group
 
 __all__ = ["Unit", "build_units", "score", "select"]
 

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from headroom.ccr.markers import count, omit
 from headroom.compressors.base import Omission
-from headroom.compressors.prose_blocks import CODE, HEADING, ITEM, PARA, TABLE, Block
 from headroom.compressors.query import Query, bm25_terms, inflected_positions
+from headroom.compressors.text.blocks import CODE, HEADING, ITEM, PARA, TABLE, Block
 
 if TYPE_CHECKING:
     from headroom.config import Config
