@@ -127,6 +127,7 @@ def main() -> int:
     ap.add_argument("--per-lang", type=int, default=60)
     ap.add_argument("--question", default=QUESTION)
     ap.add_argument("--min-tokens", type=int, default=2000, help="savings are reported over files above this")
+    ap.add_argument("--big-tokens", type=int, default=10_000, help="the last column times files above this")
     ap.add_argument("--verbose", action="store_true", help="one line per file")
     args = ap.parse_args()
 
@@ -142,6 +143,8 @@ def main() -> int:
     cfg = Config()
     rows = []
     all_files = 0
+    all_savings: list[float] = []
+    all_big: list[float] = []
     for lang in LANGS:
         gram = grammar(lang)
         if gram is None:
@@ -156,6 +159,7 @@ def main() -> int:
         savings: list[float] = []
         ms_all: list[float] = []
         passes: list[float] = []
+        big_passes: list[float] = []
         strategies: dict[str, int] = {}
         for name, text in files:
             t0 = time.perf_counter()
@@ -176,21 +180,31 @@ def main() -> int:
                 savings.append(1 - after / before)
             ms_all.append(ms)
             passes.append(ms / tok_ms if tok_ms else 0.0)
+            if before >= args.big_tokens:
+                big_passes.append(passes[-1])
             if args.verbose or new_errors:
                 print(f"  {lang:10s} {before:6d} -> {after:6d} {1 - after / before:5.0%} {ms:6.1f}ms "
                       f"{comp.strategy:22s} {'NEW ERRORS ' if new_errors else ''}{name}")
         all_files += len(files)
-        rows.append((lang, len(files), len(savings), errors, broken,
-                     statistics.median(savings) if savings else float("nan"),
-                     statistics.median(ms_all), statistics.median(passes), strategies))
+        all_savings.extend(savings)
+        all_big.extend(big_passes)
+        rows.append((lang, len(files), len(savings), errors, broken, _median(savings), statistics.median(ms_all),
+                     statistics.median(passes), len(big_passes), _median(big_passes), strategies))
     print(f"\nquestion: {args.question!r}")
+    big = f"x >={args.big_tokens // 1000}K"
     print(f"{'language':11s} {'files':>5s} {'>' + str(args.min_tokens):>6s} {'new-err':>7s} {'ref-bad':>7s} "
-          f"{'median saved':>12s} {'p50 ms':>7s} {'x tiktoken':>10s}  strategies")
-    for lang, n, big, errors, broken, med, p50, xpass, strategies in rows:
+          f"{'median saved':>12s} {'p50 ms':>7s} {'x tiktoken':>10s} {big:>12s}  strategies")
+    for lang, n, nbig, errors, broken, med, p50, xpass, nx, xbig, strategies in rows:
         strat = ", ".join(f"{k}={v}" for k, v in sorted(strategies.items()))
-        print(f"{lang:11s} {n:5d} {big:6d} {errors:7d} {broken:7d} {med:12.1%} {p50:7.1f} {xpass:10.2f}  {strat}")
-    print(f"total files: {all_files}")
+        print(f"{lang:11s} {n:5d} {nbig:6d} {errors:7d} {broken:7d} {med:12.1%} {p50:7.1f} {xpass:10.2f} "
+              f"{xbig:7.2f} ({nx:2d})  {strat}")
+    print(f"{'all':11s} {all_files:5d} {len(all_savings):6d} {sum(r[3] for r in rows):7d} {sum(r[4] for r in rows):7d} "
+          f"{_median(all_savings):12.1%} {'':7s} {'':10s} {_median(all_big):7.2f} ({len(all_big):2d})")
     return 0
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
 def _timed(fn: object, text: str) -> float:

@@ -16,6 +16,7 @@ otherwise it answers text quoting the first ERROR line it can see.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -28,7 +29,7 @@ __all__ = ["FakeUpstream", "Recorded"]
 
 TOOL = "headroom_retrieve"
 _REF_RE = re.compile(r"headroom_retrieve ref=([0-9a-f]{12,64})")
-_ERROR_RE = re.compile(r"[^\n\"\\]*\bERROR\b[^\n\"\\]*")
+_ERROR_RE = re.compile(r"^.*\bERROR\b.*$", re.M)
 
 
 @dataclass
@@ -40,6 +41,16 @@ class Recorded:
 
 def _conversation(body: dict[str, Any]) -> str:
     return json.dumps(body.get("messages", body.get("input", "")), ensure_ascii=False)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def _offers_tool(body: dict[str, Any]) -> bool:
@@ -56,7 +67,7 @@ def _decide(body: dict[str, Any]) -> tuple[str | None, str]:
     refs = _REF_RE.findall(text)
     if _offers_tool(body) and refs and not called:
         return refs[0], ""
-    errors = _ERROR_RE.findall(text)
+    errors = _ERROR_RE.findall("\n".join(_strings(body.get("messages", body.get("input")))))
     answer = f"Found: {errors[-1].strip()}" if errors else "No errors found."
     return None, answer + (" (after headroom_retrieve)" if called else "")
 
@@ -203,7 +214,5 @@ class FakeUpstream:
 if __name__ == "__main__":
     with FakeUpstream(port=8765) as upstream:
         print(f"fake upstream on {upstream.url} (Ctrl-C stops it)")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from headroom.budget import BudgetError
+from headroom.cache_align import align_request
 from headroom.config import Config
 from headroom.hooks import CompressEvent, HookContext, Hooks, UnitPolicy
 from headroom.pipeline import compress
 from headroom.result import CompressResult, UnitRecord
+from headroom.models import register_model
 from headroom.tokens import count_tokens
 
 __version__ = "0.1.0"
 
-__all__ = ["CompressEvent", "CompressResult", "Config", "HookContext", "Hooks", "UnitPolicy", "UnitRecord",
-           "__version__", "compress", "count_tokens", "retrieve"]
+__all__ = ["BudgetError", "CompressEvent", "CompressResult", "Config", "HookContext", "Hooks", "UnitPolicy",
+           "UnitRecord", "__version__", "align_request", "compress", "count_tokens", "register_model", "retrieve"]
 
 if TYPE_CHECKING:
     from headroom.ccr.store import Store

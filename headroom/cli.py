@@ -1,4 +1,4 @@
-"""``headroom`` command line: compress a file, retrieve a ref."""
+"""``headroom`` command line: compress a file, retrieve a ref, price a session."""
 
 from __future__ import annotations
 
@@ -83,6 +83,20 @@ def _cmd_retrieve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cost(args: argparse.Namespace) -> int:
+    from headroom.cost import compare, format_comparison, load_session
+
+    try:
+        session = load_session(args.session)
+        reports = compare(session, args.model, provider=args.provider, ttl=args.ttl)
+    except (KeyError, ValueError, OSError) as exc:
+        sys.stderr.write(f"headroom: {exc.args[0] if exc.args else exc}\n")
+        return 1
+    sys.stdout.write(f"session {args.session}: {len(session.requests)} requests\n")
+    sys.stdout.write(format_comparison(reports, per_turn=not args.totals_only))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="headroom", description="Compress what LLM apps send to the model.")
     parser.add_argument("--version", action="version", version=f"headroom {__version__}")
@@ -103,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("ref")
     r.add_argument("--query", help="only rows/lines matching this")
     r.set_defaults(func=_cmd_retrieve)
+
+    c = sub.add_parser("cost", help="replay a multi-turn session through a prompt-cache cost model, "
+                                      "with and without headroom")
+    c.add_argument("session", help="session JSON: successive requests of one conversation")
+    c.add_argument("--model", help="model to price (default: the session's)")
+    c.add_argument("--provider", choices=["anthropic", "openai"],
+                   help="prompt-cache rules to simulate (default: the model's provider)")
+    c.add_argument("--ttl", default="5m", choices=["5m", "1h", "24h"], help="cache lifetime (default 5m)")
+    c.add_argument("--totals-only", action="store_true", help="only the totals table")
+    c.set_defaults(func=_cmd_cost)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Format = Literal["auto", "openai", "anthropic", "responses"]
+CacheAlign = Literal["off", "report", "on"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,19 @@ class Config:
     ccr: bool = True
     #: Per-compressor options by kind, e.g. ``{"json": {"max_rows": 40}}``.
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Prompt-cache alignment of the system prompt and tools: ``"report"`` lists what would
+    #: break the provider's cache in ``result.cache``; ``"on"`` also fixes it; ``"off"``.
+    cache_align: CacheAlign = "report"
+    #: Most input tokens the request may have; ``None``: the model's context window minus
+    #: its output reserve (unknown models: no limit); ``"off"``: never enforce. Enforced
+    #: only when exceeded, by shrinking then dropping older tool outputs.
+    token_budget: int | Literal["off"] | None = None
+    #: Tokens kept free for the answer under the default budget (``None``: the model table's).
+    output_reserve: int | None = None
+    #: After a tool output cut hard, add a line restating the question it was fetched for.
+    query_echo: bool = False
+    #: Share of a tool output's tokens a lossy cut must remove before the echo line is added.
+    query_echo_min_saved: float = 0.5
 
     def with_(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -38,7 +52,8 @@ class Config:
         return self.options.get(kind, {}).get(name, default)
 
     def __hash__(self) -> int:  # options is a dict; hash what identifies the config
-        return hash((self.format, self.min_unit_tokens, self.lossless_only, self.keep_scale))
+        return hash((self.format, self.min_unit_tokens, self.lossless_only, self.keep_scale, self.cache_align,
+                     self.token_budget, self.query_echo))
 
 
 DEFAULT_CONFIG = Config()

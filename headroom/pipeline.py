@@ -4,11 +4,14 @@ protocol intact and never let a unit grow or an internal error reach the caller.
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from headroom.budget import fit_budget, resolve_budget
+from headroom.cache_align import align, insert_note
 from headroom.ccr.markers import has_marker
 from headroom.ccr.store import Store
 from headroom.ccr.tool import TOOL_NAME, tool_definition
@@ -20,6 +23,7 @@ from headroom.formats import module_for, set_path
 from headroom.formats.base import Unit
 from headroom.hooks import CompressEvent, HookContext, Hooks
 from headroom.kinds import Detection
+from headroom.query_echo import echo_line, should_echo
 from headroom.result import CompressResult, UnitRecord
 from headroom.tokens import encoding_for_model
 
@@ -32,6 +36,8 @@ def compress(
     messages: Sequence[Any],
     model: str | None = None,
     *,
+    system: Any = None,
+    tools: list[Any] | None = None,
     config: Config | None = None,
     hooks: Hooks | None = None,
     store: Store | None = None,
@@ -39,15 +45,22 @@ def compress(
 ) -> CompressResult:
     """Compress the tool outputs in ``messages``; return the same format with fewer tokens.
 
-    ``options`` override single :class:`Config` fields (``compress(m, "gpt-4o",
-    lossless_only=True)``). The caller's list is never mutated. Raises ``TypeError`` or
-    ``ValueError`` naming the offending message for malformed input; never raises for
-    content it fails to compress (that unit is sent as it was).
+    ``system`` (Anthropic ``system=``, Responses ``instructions=``) and ``tools`` (the
+    request's tool definitions) are optional: pass them so cache alignment can check them
+    and the token budget can count them; the versions to send come back as
+    ``result.system`` and ``result.request_tools``. ``options`` override single
+    :class:`Config` fields (``compress(m, "gpt-4o", lossless_only=True)``). The caller's
+    objects are never mutated. Raises ``TypeError`` or ``ValueError`` naming the offending
+    message for malformed input, :class:`headroom.budget.BudgetError` when the request
+    cannot fit the token budget; never raises for content it fails to compress (that unit
+    is sent as it was).
     """
     started = time.perf_counter()
     cfg = (config or DEFAULT_CONFIG).with_(**options) if options else (config or DEFAULT_CONFIG)
     if not isinstance(messages, (list, tuple)):
         raise TypeError(f"messages must be a list of message dicts, got {type(messages).__name__}")
+    if tools is not None and not isinstance(tools, (list, tuple)):
+        raise TypeError(f"tools must be a list of tool definitions, got {type(tools).__name__}")
     msgs = list(messages)
     module = module_for(cfg.format, msgs)
     fmt: str = module.NAME
@@ -59,7 +72,6 @@ def compress(
     counter = _Counter(model)
     out = list(msgs)
     records: list[UnitRecord] = []
-    refs: list[str] = []
     for unit in module.units(msgs, user_text=cfg.compress_user_messages):
         record, new_text = _compress_unit(unit, cfg, hooks, store, counter)
         if record is None:
@@ -67,15 +79,62 @@ def compress(
         records.append(record)
         if new_text is not None:
             out[unit.index] = set_path(out[unit.index], unit.path, new_text)
-            refs.extend(r for r in record.refs if r not in refs)
 
     before = sum(counter.count(t) for t in _visible(module, msgs))
-    after = before - sum(r.tokens_saved for r in records if r.changed)
-    result = CompressResult(out, before, after, fmt, model, records, refs,
-                            [tool_definition(fmt)] if refs else [])
+    aligned = align(out, fmt, system, list(tools) if tools is not None else None, cfg.cache_align)
+    delta = 0  # tokens alignment added to or removed from the messages (system messages, the note)
+    if aligned.messages is not out:
+        delta = sum(_tokens(counter, module, new) - _tokens(counter, module, old)
+                    for new, old in zip(aligned.messages, out) if new is not old)
+        out = aligned.messages
+    note = aligned.report.note if cfg.cache_align == "on" else None
+    note_tokens = counter.count(note) if note else 0
+
+    budget = resolve_budget(cfg, model)
+    budget_report = None
+    after = before - sum(r.tokens_saved for r in records if r.changed) + delta
+    if budget is not None and after + note_tokens > budget - _overhead_bound(aligned.system, aligned.tools, cfg.ccr):
+        overhead = note_tokens + _overhead(counter, aligned.system, aligned.tools, fmt, cfg.ccr)
+        if after + overhead > budget:
+            out, records, budget_report = fit_budget(
+                msgs, out, module, records, budget=budget, total=after + overhead, overhead=overhead, cfg=cfg,
+                store=store, count_tokens=counter.count)
+            after = before - sum(r.tokens_saved for r in records if r.changed) + delta
+    if note:
+        out = insert_note(out, fmt, note, aligned.note_role)
+        after += note_tokens
+    refs = list(dict.fromkeys(ref for r in records for ref in r.refs))
+    result = CompressResult(out, before, after, fmt, model, records, refs, [tool_definition(fmt)] if refs else [],
+                            system=aligned.system, request_tools=aligned.tools,
+                            cache=aligned.report if cfg.cache_align != "off" else None, budget=budget_report)
     if hooks is not None:
         hooks.post_compress(CompressEvent(model, result, (time.perf_counter() - started) * 1000))
     return result
+
+
+def _tokens(counter: _Counter, module: Any, message: Any) -> int:
+    return sum(counter.count(t) for t in module.visible_texts(message)) if isinstance(message, dict) else 0
+
+
+def _overhead_bound(system: Any, tools: list[Any] | None, ccr: bool) -> int:
+    """An upper bound on :func:`_overhead` without tokenizing (a token is at least one byte)."""
+    bound = 400 if ccr else 0  # the headroom_retrieve definition is about 80 tokens
+    if system is None and not tools:
+        return bound
+    return bound + len(json.dumps([system, tools], ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
+def _overhead(counter: _Counter, system: Any, tools: list[Any] | None, fmt: str, ccr: bool) -> int:
+    """Tokens sent besides the messages: the system prompt, tool definitions and the
+    ``headroom_retrieve`` tool that dropping content would add."""
+    total = 0
+    if isinstance(system, str):
+        total += counter.count(system)
+    elif isinstance(system, list):
+        total += sum(counter.count(b["text"]) for b in system if isinstance(b, dict) and isinstance(b.get("text"), str))
+    for tool in [*(tools or []), *([tool_definition(fmt)] if ccr else [])]:
+        total += counter.count(json.dumps(tool, ensure_ascii=False))
+    return total
 
 
 def _visible(module: Any, msgs: list[Any]) -> Any:
@@ -155,6 +214,12 @@ def _compress_unit(unit: Unit, cfg: Config, hooks: Hooks | None, store: Store | 
         return record(kind, "error", error=f"{type(exc).__name__}: {exc}"), None
     if text is not comp.text:
         after = counter.count(text)
+    if cfg.query_echo and unit.source == "tool" and unit.question.strip() and should_echo(
+            text, n, after, refs, cfg.query_echo_min_saved):
+        echoed = f"{text}\n{echo_line(unit.question)}"
+        echoed_after = counter.count(echoed)
+        if echoed_after < n:
+            text, after = echoed, echoed_after
     return record(kind, comp.strategy, after, refs), text
 
 

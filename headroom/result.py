@@ -8,9 +8,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headroom.formats.base import Path
+
+if TYPE_CHECKING:
+    from headroom.budget import BudgetReport
+    from headroom.cache_align import CacheReport
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,13 @@ class UnitRecord:
 
 @dataclass
 class CompressResult:
+    """``messages`` to send; ``tools`` are the tool definitions to ADD (``headroom_retrieve``,
+    when a marker carries a ref); ``request_tools`` and ``system`` are the caller's own
+    ``tools=``/``system=`` to send instead of the originals (``None`` when not passed;
+    the same objects unless cache alignment changed them). ``tokens_before``/``after``
+    cover the messages. ``cache``: what breaks the provider's prompt cache (``None`` with
+    ``cache_align="off"``); ``budget``: set only when token-budget fitting ran."""
+
     messages: list[Any]
     tokens_before: int
     tokens_after: int
@@ -52,6 +63,10 @@ class CompressResult:
     units: list[UnitRecord] = field(default_factory=list)
     refs: list[str] = field(default_factory=list)
     tools: list[dict[str, Any]] = field(default_factory=list)
+    system: Any = None
+    request_tools: list[Any] | None = None
+    cache: CacheReport | None = None
+    budget: BudgetReport | None = None
 
     @property
     def tokens_saved(self) -> int:

@@ -272,7 +272,7 @@ def test_changelog_named_sections_whole_others_heading_and_date() -> None:
 
 def test_changelog_range_covering_most_of_the_log_is_not_kept_whole() -> None:
     comp = compress(CHANGELOG, "We go from 2.8.0 to 3.2.0; which widget fixes matter?", CFG)
-    assert len(comp.text) < 0.8 * len(CHANGELOG) and comp.omissions
+    assert len(comp.text) < 0.85 * len(CHANGELOG) and comp.omissions
     assert CHANGELOG.split("Version 3.1.1")[0].strip() in comp.text  # the named endpoints stay whole
 
 

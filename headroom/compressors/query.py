@@ -153,7 +153,8 @@ def bm25_terms(counts: Sequence[Mapping[str, int]], lengths: Sequence[float], qu
 def term_positions(text: str, words: Iterable[str]) -> dict[str, list[int]]:
     """Offsets where each (lowercased) word occurs in ``text`` as :func:`tokenize` would
     yield it: a whole word or an identifier piece (``Run`` in ``PersistentPreRun``, not
-    ``run`` in ``truncate``). Uses ``str.find``, so it costs far less than tokenizing."""
+    ``run`` in ``truncate``; also ``clamp`` in ``_clamp``, which tokenize keeps whole).
+    Uses ``str.find``, so it costs far less than tokenizing."""
     low = text.lower()
     if len(low) != len(text):  # a few characters lowercase to two: keep offsets aligned
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)

@@ -46,6 +46,10 @@ MIN_SAVING = 0.2
 BUDGET_SHARE = 0.05
 #: ... but at least this many estimated tokens.
 MIN_BUDGET = 400
+#: A parse with more syntax errors than this (or this many per line) means the file is
+#: not in that language (the router guessed wrong): it is folded like unknown code.
+MAX_ERRORS = 8
+MAX_ERROR_RATE = 0.02
 #: Output at least this share of the input is validated by an incremental re-parse.
 INCREMENTAL_SHARE = 0.4
 
@@ -83,8 +87,8 @@ def syntax_errors(tree: Any) -> int:
 def compress(text: str, question: str, config: Config) -> Compressed:
     if config.lossless_only:
         return Compressed(fold_lines(text), "code:lossless")
-    lang = language_of(text)
-    gram = grammar(lang) if lang is not None else None
+    lang = config.option("code", "language", None) or language_of(text)  # a caller that knows saves a detect
+    gram = grammar(lang) if lang in SPECS else None
     if gram is None:
         return Compressed(fold_lines(text), "code:fold")
     if len(text) < config.option("code", "min_tokens", MIN_TOKENS) * BYTES_PER_TOKEN:
@@ -95,38 +99,47 @@ def compress(text: str, question: str, config: Config) -> Compressed:
     return _skeleton(source, question, config, gram)
 
 
-#: Grammars to try when the detected one parses the file with errors (the router may
-#: call TypeScript JavaScript, or the reverse).
+#: Grammars tried first when the detected one parses the file with errors (the router
+#: may call TypeScript JavaScript, or the reverse); then every other one.
 _ALTERNATIVES = {"javascript": ("typescript", "tsx"), "typescript": ("tsx", "javascript"),
                  "tsx": ("typescript", "javascript")}
+#: Alternatives are compared on the first this-many bytes of the file.
+SAMPLE_BYTES = 8192
 
 
 def _parse(source: Source, gram: Grammar) -> tuple[Grammar, Any, Any]:
-    """(grammar, parser, tree) with the fewest syntax errors among the detected language
-    and its likely confusions; extra parses happen only when the first has errors."""
+    """(grammar, parser, tree) for the file. A parse with errors may mean the router
+    named the wrong language, so every other grammar is tried on a sample and the one
+    with the fewest errors wins; extra parses happen only when the first has errors."""
     parser = gram.parser()
     tree = parser.parse(source.src)
     if not tree.root_node.has_error:
         return gram, parser, tree
-    best = (syntax_errors(tree), gram, parser, tree)
-    guess = guess_language(source.text)
-    for name in (*_ALTERNATIVES.get(gram.spec.name, ()), guess):
+    errors = syntax_errors(tree)
+    cut = source.src.rfind(b"\n", 0, SAMPLE_BYTES) if len(source.src) > SAMPLE_BYTES else len(source.src)
+    sample = source.src[:max(cut, 0)]
+    best, fewest = gram, syntax_errors(gram.parser().parse(sample)) if cut < len(source.src) else errors
+    order = (*_ALTERNATIVES.get(gram.spec.name, ()), guess_language(source.text), *SPECS)
+    for name in dict.fromkeys(order):
         alt = grammar(name) if name != gram.spec.name else None
-        if alt is None:
+        if alt is None or fewest == 0:
             continue
-        alt_parser = alt.parser()
+        found = syntax_errors(alt.parser().parse(sample))
+        if found < fewest:
+            best, fewest = alt, found
+    if best is not gram:
+        alt_parser = best.parser()
         alt_tree = alt_parser.parse(source.src)
-        errors = syntax_errors(alt_tree)
-        if errors < best[0]:
-            best = (errors, alt, alt_parser, alt_tree)
-        if not errors:
-            break
-    return best[1], best[2], best[3]
+        if syntax_errors(alt_tree) < errors:
+            return best, alt_parser, alt_tree
+    return gram, parser, tree
 
 
 def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> Compressed:
     text = source.text
     gram, parser, tree = _parse(source, gram)
+    if tree.root_node.has_error and syntax_errors(tree) > max(MAX_ERRORS, len(source.raw) * MAX_ERROR_RATE):
+        return Compressed(fold_lines(text), "code:fold")  # not this language after all
     skel = analyze(gram, tree, source)
     cands = _candidates(source, skel, gram.spec.keywords)
     query = Query.parse(question)

@@ -50,7 +50,7 @@ class Spec:
 
 
 _JS_FUNCS = ("function_declaration", "function_expression", "generator_function_declaration",
-             "generator_function", "arrow_function", "method_definition")
+             "generator_function", "arrow_function", "method_definition", "class_static_block")
 _JS_OWNERS = frozenset({"class_declaration", "class", "abstract_class_declaration", "interface_declaration",
                         "object", "internal_module", "module"})
 
@@ -76,12 +76,14 @@ SPECS: dict[str, Spec] = {
         frozenset({"block"}), ("comment",), "//", frozenset({"type_spec"}),
         tables=("literal_value", "const_declaration", "var_spec_list")),
     "rust": Spec(
-        "rust", "tree_sitter_rust", "language", ("function_item", "closure_expression"), frozenset({"block"}),
+        "rust", "tree_sitter_rust", "language", ("function_item", "closure_expression", "macro_definition"),
+        frozenset({"block"}),
         ("line_comment", "block_comment"), "//", frozenset({"impl_item", "trait_item", "mod_item"}),
         tables=("array_expression", "enum_variant_list")),
     "java": Spec(
         "java", "tree_sitter_java", "language",
-        ("method_declaration", "constructor_declaration", "compact_constructor_declaration", "lambda_expression"),
+        ("method_declaration", "constructor_declaration", "compact_constructor_declaration", "lambda_expression",
+         "static_initializer"),
         frozenset({"block", "constructor_body"}), ("line_comment", "block_comment"), "//",
         frozenset({"class_declaration", "interface_declaration", "enum_declaration", "record_declaration",
                    "annotation_type_declaration", "object_creation_expression"}),

@@ -19,7 +19,7 @@ question names, or that lie in the version range it spans, stay whole (:mod:`.ch
 Options (``config.options["text"]``, or ``["markdown"]`` for Markdown, which falls back
 to ``"text"``):
 
-* ``keep_ratio`` (0.35): share of the characters the budget allows;
+* ``keep_ratio`` (0.4): share of the characters the budget allows;
 * ``min_keep_chars`` (2000): the fill budget never goes below this;
 * ``min_omit_chars`` (160): dropped runs shorter than this are put back (a marker would
   cost about as much as it saves);
@@ -89,7 +89,7 @@ def extractive(text: str, question: str, config: Config, kind: str = "text") -> 
         return Compressed(text, "fold")
     query = Query.parse(question)
     must = _must_keep(text, blocks, pieces, question)
-    ratio = float(_option(config, kind, "keep_ratio", 0.35))
+    ratio = float(_option(config, kind, "keep_ratio", 0.4))
     floor = int(_option(config, kind, "min_keep_chars", 2000))
     min_omit = int(_option(config, kind, "min_omit_chars", 160))
     budget = int(max(floor, ratio * len(text)) * config.keep_scale)
