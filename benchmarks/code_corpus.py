@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from headroom.ccr.markers import find_markers
-from headroom.compressors.code import compress, syntax_errors
+from headroom.compressors.code import compress, language_of, syntax_errors
 from headroom.compressors.code.languages import grammar
 from headroom.config import Config
 from headroom.tokens import encoding_for_model
@@ -128,6 +128,9 @@ def main() -> int:
     ap.add_argument("--question", default=QUESTION)
     ap.add_argument("--min-tokens", type=int, default=2000, help="savings are reported over files above this")
     ap.add_argument("--big-tokens", type=int, default=10_000, help="the last column times files above this")
+    ap.add_argument("--by-extension", action="store_true",
+                    help="tell the compressor each file's language (as a caller that knows could) instead of "
+                         "letting it ask the router; the router's disagreements are counted either way")
     ap.add_argument("--verbose", action="store_true", help="one line per file")
     args = ap.parse_args()
 
@@ -155,15 +158,18 @@ def main() -> int:
             continue
         compress("def f():\n    return 1\n" * 200, "", cfg)  # imports and grammars loaded before timing
         compress(files[0][1], "", cfg)
-        errors = broken = 0
+        errors = broken = misrouted = 0
         savings: list[float] = []
         ms_all: list[float] = []
         passes: list[float] = []
         big_passes: list[float] = []
         strategies: dict[str, int] = {}
+        lang_cfg = cfg.with_(options={"code": {"language": lang}})  # the file's own language, not a guess
         for name, text in files:
+            routed = language_of(text)
+            misrouted += routed != lang and not (routed in ("javascript", "typescript", "tsx") and lang == "tsx")
             t0 = time.perf_counter()
-            comp = compress(text, args.question, cfg)
+            comp = compress(text, args.question, lang_cfg if args.by_extension else cfg)
             ms = (time.perf_counter() - t0) * 1000
             tok_ms = min(_timed(enc.encode_ordinary, text) for _ in range(3))
             before = len(enc.encode_ordinary(text))
@@ -188,6 +194,7 @@ def main() -> int:
         all_files += len(files)
         all_savings.extend(savings)
         all_big.extend(big_passes)
+        strategies["router-other-language"] = misrouted
         rows.append((lang, len(files), len(savings), errors, broken, _median(savings), statistics.median(ms_all),
                      statistics.median(passes), len(big_passes), _median(big_passes), strategies))
     print(f"\nquestion: {args.question!r}")

@@ -13,9 +13,9 @@ from headroom.budget import BudgetError
 from headroom.cache_align import align_request
 from headroom.config import Config
 from headroom.hooks import CompressEvent, HookContext, Hooks, UnitPolicy
+from headroom.models import register_model
 from headroom.pipeline import compress
 from headroom.result import CompressResult, UnitRecord
-from headroom.models import register_model
 from headroom.tokens import count_tokens
 
 __version__ = "0.1.0"

@@ -6,12 +6,13 @@ tools serialised in a different order or key order, or whitespace churn moves th
 changed byte to the very start of the prompt, so every request pays for the whole prompt.
 
 Fixing is deterministic and stateless. Volatile values are replaced by placeholders
-(``⟨v1⟩``) and their current values go into one short note that is sent as a separate,
-*last* message of the request: the first bytes that differ from the previous request are
-then at the end, after everything the provider cached. The note is never added to an
-earlier message, so a longer conversation keeps every earlier byte (its own note comes
-after its own end). Tools are serialised in a canonical order (by name) with sorted keys.
-A prefix with nothing volatile is returned unchanged, object for object.
+(``⟨v1⟩``) and their current values go into one short note sent as a separate, *last*
+message of the request (before a final assistant prefill): the first bytes that differ
+from the previous request are then at the end, after everything the provider cached.
+The note is never added to an earlier message, so a longer conversation keeps every
+earlier byte (its own note comes after its own end). Tools are serialised in a canonical
+order (by name) with sorted keys. A prefix with nothing volatile is returned unchanged,
+object for object.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(rx)) for kind,
     ("time", r"\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b|\b\d{1,2}:\d{2}\s?[AaPp]\.?[Mm]\b\.?"),
     ("epoch", r"\b1[5-9]\d{8}(?:\d{3})?\b"),
     ("hex-id", r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b"),
-    ("counter", r"(?i:\b(?:turn|iteration|attempt|retry)\s*(?:#|no\.?|number)?\s*[:#=]?\s*)(?P<v>\d+)\b"),
-    ("counter", r"(?i:\b(?:request|message|step|call)\s*(?:#|no\.|number)\s*[:=]?\s*)(?P<v>\d+)\b"),
+    ("counter", r"(?i:\b(?:turn|iteration)\s*(?:#|no\.?|number)?\s*[:#=]?\s*)(?P<v>\d+)\b(?!\s*(?:times|more))"),
+    ("counter", r"(?i:\b(?:attempt|retry|request|message|step|call)\s*(?:#|no\.|number|:|=)\s*[:=]?\s*)"
+                r"(?P<v>\d+)\b"),
     ("counter", r"(?i:\b(?:count|counter|remaining|elapsed|uptime|tokens used|calls so far)\s*[:=]\s*)"
                 r"(?P<v>\d+(?:\.\d+)?)"),
 ]]
@@ -86,7 +88,7 @@ class Alignment:
     system: Any
     tools: list[Any] | None
     report: CacheReport
-    note_role: str = "system"
+    note_role: str = "user"
 
 
 @dataclass
@@ -197,6 +199,10 @@ def tool_name(tool: Any) -> str:
     return ""
 
 
+def _dump(value: Any, sort_keys: bool = False) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, default=str)
+
+
 def _sort_keys(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _sort_keys(value[k]) for k in sorted(value)}
@@ -209,20 +215,20 @@ def _canonical_tools(tools: list[Any], fixer: _Fixer) -> list[Any]:
     """Tools sorted by name with sorted keys. A ``cache_control`` breakpoint on the last
     tool moves to the new last tool; breakpoints elsewhere keep the order as it is."""
     canon = [_sort_keys(t) for t in tools]
-    if any(json.dumps(c) != json.dumps(t) for c, t in zip(canon, tools)):
+    if any(_dump(c) != _dump(t) for c, t in zip(canon, tools)):
         fixer.findings.append(Finding("tools", "key-order", "keys not in sorted order", fixer.fix))
     marks = [i for i, t in enumerate(canon) if isinstance(t, dict) and "cache_control" in t]
     if marks and marks != [len(canon) - 1]:
-        return tools if json.dumps(canon) == json.dumps(tools) else canon
+        return tools if _dump(canon) == _dump(tools) else canon
     mark = canon[marks[0]]["cache_control"] if marks else None
     bare = [{k: v for k, v in t.items() if k != "cache_control"} if isinstance(t, dict) else t for t in canon]
-    order = sorted(range(len(bare)), key=lambda i: (tool_name(bare[i]), json.dumps(bare[i], sort_keys=True)))
+    order = sorted(range(len(bare)), key=lambda i: (tool_name(bare[i]), _dump(bare[i], sort_keys=True)))
     if order != list(range(len(bare))):
         fixer.findings.append(Finding("tools", "tool-order", ", ".join(tool_name(t) for t in tools), fixer.fix))
     out = [bare[i] for i in order]
     if mark is not None:
         out[-1] = {**out[-1], "cache_control": mark}
-    return tools if json.dumps(out) == json.dumps(tools) else out
+    return tools if _dump(out) == _dump(tools) else out
 
 
 def _system_messages(messages: list[Any]) -> Iterator[int]:
@@ -235,7 +241,7 @@ def _system_messages(messages: list[Any]) -> Iterator[int]:
 
 
 def _first_placeholder(*values: Any) -> int:
-    found = [int(n) for v in values for n in _PLACEHOLDER_RE.findall(json.dumps(v, ensure_ascii=False))]
+    found = [int(n) for v in values for n in _PLACEHOLDER_RE.findall(_dump(v))]
     return max(found, default=0) + 1
 
 
@@ -254,7 +260,7 @@ def align(messages: list[Any], fmt: str, system: Any = None, tools: list[Any] | 
     fixer = _Fixer(fix, start)
     new_system = _content(system, "system", fixer) if system is not None else None
     out = messages
-    role = "system"
+    role = "user"
     for i in leading:
         msg = messages[i]
         role = str(msg.get("role"))
@@ -269,10 +275,6 @@ def align(messages: list[Any], fmt: str, system: Any = None, tools: list[Any] | 
             new_tools = _canonical_tools(new_tools, fixer)
         if all(a is b for a, b in zip(new_tools, tools)):
             new_tools = tools
-    if fmt == "anthropic":
-        role = "user"
-    elif fmt == "responses" and not leading:
-        role = "developer"
     report = CacheReport(tuple(fixer.findings), mode, fixer.note())
     if not fix:
         return Alignment(messages, system, tools, report, role)
@@ -280,19 +282,21 @@ def align(messages: list[Any], fmt: str, system: Any = None, tools: list[Any] | 
 
 
 def note_message(fmt: str, note: str, role: str) -> dict[str, Any]:
-    """The note as one message of ``fmt``, sent after everything else."""
-    if fmt == "anthropic":
-        return {"role": "user", "content": [{"type": "text", "text": note}]}
+    """The note as one message of ``fmt``, sent after everything else. A ``user`` message
+    with string content is valid in all three formats, so it is the default role; OpenAI
+    and Responses requests with a system/developer message get that role instead."""
     if fmt == "responses":
         return {"type": "message", "role": role, "content": [{"type": "input_text", "text": note}]}
-    return {"role": role, "content": note}
+    return {"role": "user" if fmt == "anthropic" else role, "content": note}
 
 
-def insert_note(messages: list[Any], fmt: str, note: str, role: str) -> list[Any]:
-    """``messages`` with the note appended (before a final Anthropic assistant prefill)."""
+def insert_note(messages: list[Any], fmt: str, note: str, role: str, *, prefill: bool | None = None) -> list[Any]:
+    """``messages`` with the note appended — before a final assistant message when that is a
+    prefill the model continues (``prefill``; default: Anthropic), which must stay last."""
     msg = note_message(fmt, note, role)
     last = messages[-1] if messages else None
-    if fmt == "anthropic" and isinstance(last, dict) and last.get("role") == "assistant":
+    prefill = fmt == "anthropic" if prefill is None else prefill
+    if prefill and isinstance(last, dict) and last.get("role") == "assistant":
         return [*messages[:-1], msg, last]
     return [*messages, msg]
 
@@ -351,16 +355,16 @@ def diff_requests(previous: dict[str, Any], current: dict[str, Any]) -> list[Fin
             out.append(Finding("tools", "tool-order", ", ".join(tool_name(t) for t in ct)))
         else:
             out.append(Finding("tools", "tools-changed", ", ".join(tool_name(t) for t in ct)))
-    elif json.dumps(pt) != json.dumps(ct):
-        same = json.dumps(pt, sort_keys=True) == json.dumps(ct, sort_keys=True)
+    elif _dump(pt) != _dump(ct):
+        same = _dump(pt, sort_keys=True) == _dump(ct, sort_keys=True)
         out.append(Finding("tools", "key-order" if same else "tools-changed", ""))
     for key in ("system", "instructions"):
-        if json.dumps(previous.get(key)) != json.dumps(current.get(key)):
+        if _dump(previous.get(key)) != _dump(current.get(key)):
             out.extend(_text_change(key, previous.get(key), current.get(key)))
     key = "input" if "input" in current else "messages"
     before, now = previous.get(key) or [], current.get(key) or []
     for i, (a, b) in enumerate(zip(before, now)):
-        if json.dumps(a) != json.dumps(b):
+        if _dump(a) != _dump(b):
             if isinstance(a, dict) and a.get("role") in ("system", "developer") and i == 0:
                 out.extend(_text_change(f"{key}[0]", a.get("content"), b.get("content") if isinstance(b, dict)
                                         else None))
@@ -372,7 +376,7 @@ def diff_requests(previous: dict[str, Any], current: dict[str, Any]) -> list[Fin
 
 def _text_change(location: str, a: Any, b: Any) -> list[Finding]:
     """The volatile values of ``b`` that ``a`` did not have (or one plain change)."""
-    ta, tb = json.dumps(a, ensure_ascii=False), json.dumps(b, ensure_ascii=False)
+    ta, tb = _dump(a), _dump(b)
     seen = {ta[s:e] for s, e, _ in find_volatile(ta)}
     changed = [Finding(location, k, tb[s:e]) for s, e, k in find_volatile(tb) if tb[s:e] not in seen]
     return changed or [Finding(location, "text-changed", "")]

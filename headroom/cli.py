@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from headroom import __version__
 from headroom.config import Config
@@ -55,20 +55,51 @@ def _table(result: CompressResult, out: TextIO) -> None:
                   + "\n")
 
 
+def _budget(text: str) -> int | Literal["off"]:
+    if text == "off":
+        return "off"
+    try:
+        return int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of tokens or 'off', got {text!r}") from None
+
+
 def _cmd_compress(args: argparse.Namespace) -> int:
+    from headroom.budget import BudgetError
+
     messages, key, envelope = _as_conversation(_read(args.file), args.question or "")
-    model = args.model or (envelope or {}).get("model") or "gpt-4o"
-    cfg = Config(format=args.format, lossless_only=args.lossless_only, min_unit_tokens=args.min_tokens)
-    result = compress(messages, model, config=cfg)
+    body = envelope or {}
+    model = args.model or body.get("model") or "gpt-4o"
+    budget: int | Literal["off"] | None = args.token_budget
+    cfg = Config(format=args.format, lossless_only=args.lossless_only, min_unit_tokens=args.min_tokens,
+                 cache_align=args.cache_align, token_budget=budget, query_echo=args.query_echo)
+    sys_key = "instructions" if key == "input" else "system"
+    try:
+        result = compress(messages, model, system=body.get(sys_key), tools=body.get("tools"), config=cfg)
+    except BudgetError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
     if key == "raw":
         sys.stdout.write(result.messages[-1]["content"])
     elif envelope is not None:
-        sys.stdout.write(json.dumps({**envelope, key: result.messages}, ensure_ascii=False, indent=args.indent))
+        out = {**envelope, key: result.messages}
+        if sys_key in envelope:
+            out[sys_key] = result.system
+        if "tools" in envelope:
+            out["tools"] = result.request_tools
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=args.indent))
     else:
         sys.stdout.write(json.dumps(result.messages, ensure_ascii=False, indent=args.indent))
     sys.stdout.write("\n")
     if not args.quiet:
         _table(result, sys.stderr)
+        for f in result.cache.findings if result.cache is not None else ():
+            state = "fixed" if f.fixed else "breaks the prompt cache (--cache-align on fixes it)"
+            sys.stderr.write(f"cache: {f.kind} in {f.location}: {f.value!r} {state}\n")
+        if result.budget is not None:
+            b = result.budget
+            sys.stderr.write(f"budget: {b.tokens_before:,} -> {b.tokens_after:,} tokens (budget {b.budget:,}); "
+                             f"shrunk {list(b.shrunk)}, dropped {list(b.dropped)}\n")
     return 0
 
 
@@ -109,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--question", help="for raw tool output: the question it was fetched for")
     p.add_argument("--lossless-only", action="store_true", help="only lossless transforms")
     p.add_argument("--min-tokens", type=int, default=Config.min_unit_tokens, help="skip smaller units")
+    p.add_argument("--cache-align", default="report", choices=["off", "report", "on"],
+                   help="prompt-cache alignment of system prompt and tools (default: report)")
+    p.add_argument("--token-budget", type=_budget, default=None, help="most input tokens (default: the model's window "
+                                                          "minus its output reserve), or 'off'")
+    p.add_argument("--query-echo", action="store_true", help="restate the question after hard-cut outputs")
     p.add_argument("--indent", type=int, default=None, help="indent the JSON output")
     p.add_argument("-q", "--quiet", action="store_true", help="no table on stderr")
     p.set_defaults(func=_cmd_compress)

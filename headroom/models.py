@@ -90,7 +90,7 @@ def lookup(table: Mapping[str, object], model: str | None) -> str | None:
         return None
     name = normalise(model)
     best: str | None = None
-    for key in table:
+    for key in list(table):
         if name.startswith(key) and (best is None or len(key) > len(best)):
             best = key
     return best

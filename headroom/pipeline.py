@@ -10,8 +10,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from headroom.budget import fit_budget, resolve_budget
-from headroom.cache_align import align, insert_note
+from headroom.budget import BudgetError, fit_budget, resolve_budget
+from headroom.cache_align import Alignment, CacheReport, align, insert_note
 from headroom.ccr.markers import has_marker
 from headroom.ccr.store import Store
 from headroom.ccr.tool import TOOL_NAME, tool_definition
@@ -81,7 +81,7 @@ def compress(
             out[unit.index] = set_path(out[unit.index], unit.path, new_text)
 
     before = sum(counter.count(t) for t in _visible(module, msgs))
-    aligned = align(out, fmt, system, list(tools) if tools is not None else None, cfg.cache_align)
+    aligned = _align(out, fmt, system, tools, cfg)
     delta = 0  # tokens alignment added to or removed from the messages (system messages, the note)
     if aligned.messages is not out:
         delta = sum(_tokens(counter, module, new) - _tokens(counter, module, old)
@@ -96,12 +96,19 @@ def compress(
     if budget is not None and after + note_tokens > budget - _overhead_bound(aligned.system, aligned.tools, cfg.ccr):
         overhead = note_tokens + _overhead(counter, aligned.system, aligned.tools, fmt, cfg.ccr)
         if after + overhead > budget:
-            out, records, budget_report = fit_budget(
-                msgs, out, module, records, budget=budget, total=after + overhead, overhead=overhead, cfg=cfg,
-                store=store, count_tokens=counter.count)
+            try:
+                out, records, budget_report = fit_budget(
+                    msgs, out, module, records, budget=budget, total=after + overhead, overhead=overhead, cfg=cfg,
+                    store=store, count_tokens=counter.count)
+            except BudgetError:
+                raise
+            except Exception as exc:  # fail open: the request goes out as compressed, over budget
+                log.warning("headroom: token-budget fitting failed; sent over budget: %s: %s", type(exc).__name__,
+                            exc, exc_info=log.isEnabledFor(logging.DEBUG))
             after = before - sum(r.tokens_saved for r in records if r.changed) + delta
     if note:
-        out = insert_note(out, fmt, note, aligned.note_role)
+        # OpenAI Chat has no system= argument: plain messages with one are Anthropic's
+        out = insert_note(out, fmt, note, aligned.note_role, prefill=fmt == "anthropic" or system is not None)
         after += note_tokens
     refs = list(dict.fromkeys(ref for r in records for ref in r.refs))
     result = CompressResult(out, before, after, fmt, model, records, refs, [tool_definition(fmt)] if refs else [],
@@ -110,6 +117,17 @@ def compress(
     if hooks is not None:
         hooks.post_compress(CompressEvent(model, result, (time.perf_counter() - started) * 1000))
     return result
+
+
+def _align(out: list[Any], fmt: str, system: Any, tools: Sequence[Any] | None, cfg: Config) -> Alignment:
+    """Cache alignment, failing open: an internal error leaves the request as it is."""
+    tool_list = list(tools) if tools is not None else None
+    try:
+        return align(out, fmt, system, tool_list, cfg.cache_align)
+    except Exception as exc:
+        log.warning("headroom: cache alignment failed; request left as it was: %s: %s", type(exc).__name__, exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG))
+        return Alignment(out, system, tool_list, CacheReport(mode=cfg.cache_align))
 
 
 def _tokens(counter: _Counter, module: Any, message: Any) -> int:

@@ -4,12 +4,15 @@ out of the cached prefix so successive requests share it byte for byte."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conversations import build
 
-from headroom import compress
+from headroom import compress, count_tokens
 from headroom.cache_align import NOTE_PREFIX, align_request, diff_requests, find_volatile
 from headroom.ccr.store import MemoryStore
 
@@ -58,7 +61,7 @@ def test_find_volatile_kinds(text: str, kind: str, value: str) -> None:
 
 
 def test_plain_instructions_have_nothing_volatile() -> None:
-    text = ("You are a careful assistant. Step 1: read the file. Use at most 3 tools per turn. "
+    text = ("You are a careful assistant. Step 1: read the file. Use at most 3 tools per turn. Retry 3 times. "
             "Python 3.11, port 8080, HTTP/1.1, version 2.4.1.")
     assert find_volatile(text) == []
 
@@ -86,6 +89,7 @@ def test_enabled_two_turns_with_different_timestamps_share_the_prefix_byte_for_b
         note = result.messages[-1]
         assert note["role"] == "system" and note["content"].startswith(NOTE_PREFIX) and stamp in note["content"]
         assert result.cache is not None and result.cache.stable and result.cache.note == note["content"]
+        assert result.tokens_after == count_tokens(result.messages, "gpt-4o")  # the note is counted
 
 
 def test_enabled_anthropic_system_and_tools_are_identical_across_turns() -> None:
@@ -100,7 +104,8 @@ def test_enabled_anthropic_system_and_tools_are_identical_across_turns() -> None
     assert _bytes(a.system) == _bytes(b.system) and _bytes(a.request_tools) == _bytes(b.request_tools)
     assert a.system[0]["cache_control"] == {"type": "ephemeral"}
     note = a.messages[-1]
-    assert note["role"] == "user" and "req_0001aa77" in note["content"][0]["text"]
+    assert note == {"role": "user", "content": a.cache.note if a.cache else None}
+    assert "req_0001aa77" in note["content"] and "2026-11-24" in note["content"]
     assert _bytes(a.messages[:-1]) == _bytes(b.messages[:-1])
 
 
@@ -150,6 +155,13 @@ def test_whitespace_churn_is_reported_and_normalised() -> None:
     assert len(fixed.messages) == 2  # whitespace needs no note
 
 
+def test_plain_anthropic_messages_get_a_user_note_before_a_prefill() -> None:
+    msgs = [{"role": "user", "content": "Summarise."}, {"role": "assistant", "content": "Summary:"}]
+    result = compress(msgs, "claude-sonnet-4-5", system="Date: 2026-11-24.", cache_align="on")
+    assert [m["role"] for m in result.messages] == ["user", "user", "assistant"]
+    assert result.messages[-1] is msgs[-1] and "2026-11-24" in result.messages[1]["content"]
+
+
 def test_aligned_output_is_idempotent() -> None:
     once = compress(_turn("2026-11-24T09:14:07Z"), "gpt-4o", cache_align="on")
     twice = compress(once.messages, "gpt-4o", cache_align="on")
@@ -160,7 +172,8 @@ def test_responses_instructions() -> None:
     msgs = build("responses", "Why?", [["make: *** [all] Error 2"]])
     a = compress(msgs, "gpt-4o", system="Session 5d9c0e1a-7b2f-4c3d-9e8f-1a2b3c4d5e6f. Be brief.", cache_align="on")
     assert a.system == "Session ⟨v1⟩. Be brief."
-    assert a.messages[-1]["type"] == "message" and a.messages[-1]["role"] == "developer"
+    assert a.messages[-1]["type"] == "message" and a.messages[-1]["role"] == "user"
+    assert a.messages[-1]["content"][0]["type"] == "input_text"
 
 
 def test_align_request_moves_anthropic_automatic_breakpoint_before_the_note() -> None:
@@ -170,7 +183,7 @@ def test_align_request_moves_anthropic_automatic_breakpoint_before_the_note() ->
     out = align_request(body)
     assert "cache_control" not in out.body and out.body["system"] == f"{SYSTEM} Today is ⟨v1⟩."
     *rest, note = out.body["messages"]
-    assert note["role"] == "user" and "2026-11-24" in note["content"][0]["text"]
+    assert note["role"] == "user" and "2026-11-24" in note["content"]
     assert rest[-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
     assert body["messages"][0]["content"] == "Why does the build fail?"  # the caller's body is untouched
     untouched = align_request({"messages": [{"role": "user", "content": "hi"}]})
@@ -191,3 +204,20 @@ def test_diff_requests_names_what_broke_the_prefix() -> None:
     same_system["messages"][3]["content"] = "make failed"
     assert [(f.location, f.kind) for f in diff_requests(a, same_system)] == [("messages[3]", "history-rewritten")]
     assert diff_requests(a, {"tools": TOOLS, "messages": [*a["messages"], {"role": "user", "content": "?"}]}) == []
+
+
+def test_cli_reports_and_fixes_a_request_body(tmp_path: Path) -> None:
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 100, "system": f"{SYSTEM} Today is 2026-11-24.",
+            "tools": [{"name": "z", "input_schema": {"type": "object"}}, {"name": "a", "input_schema": {}}],
+            "messages": [{"role": "user", "content": "hi"}]}
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps(body))
+    cli = [sys.executable, "-m", "headroom.cli", "compress", str(path)]
+    report = subprocess.run(cli, capture_output=True, text=True, check=True)
+    assert json.loads(report.stdout) == body and "cache: date in system: '2026-11-24'" in report.stderr
+    fixed = json.loads(subprocess.run([*cli, "--cache-align", "on"], capture_output=True, text=True,
+                                      check=True).stdout)
+    assert fixed["system"] == f"{SYSTEM} Today is ⟨v1⟩." and [t["name"] for t in fixed["tools"]] == ["a", "z"]
+    assert fixed["messages"][-1]["role"] == "user" and "2026-11-24" in fixed["messages"][-1]["content"]
+    over = subprocess.run([*cli, "--token-budget", "5"], capture_output=True, text=True, check=False)
+    assert over.returncode == 1 and "token budget is 5" in over.stderr

@@ -85,13 +85,13 @@ def js_function(draw: st.DrawFn) -> str:
     return f"class {name.title()} {{\n  {name}(x) {{\n{inner}\n  }}\n}}"
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(python_module(), st.sampled_from(["", "how does parse_value handle retryCount?", "flush the HTTPClient"]))
 def test_python_skeleton_is_valid_and_restorable(text: str, question: str) -> None:
     _check("python", text, question)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(js_function(), min_size=2, max_size=8), st.sampled_from(["", "what does load return?"]))
 def test_javascript_skeleton_is_valid_and_restorable(functions: list[str], question: str) -> None:
     _check("javascript", "'use strict';\n\n" + "\n\n".join(functions) + "\n", question)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conversations import build, tool_texts
+from conversations import build, conversation, tool_texts
+from hypothesis import HealthCheck, given, settings
 
 from headroom import compress
 from headroom.ccr.store import MemoryStore
@@ -68,3 +69,24 @@ def test_idempotent() -> None:
     once = compress(build("openai", QUESTION, [[LOG]]), "gpt-4o", store=MemoryStore(), query_echo=True)
     twice = compress(once.messages, "gpt-4o", store=MemoryStore(), query_echo=True)
     assert json.dumps(twice.messages) == json.dumps(once.messages)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=conversation())
+def test_echo_and_alignment_keep_every_prefix(case: tuple[str, list[dict[str, Any]]]) -> None:
+    """With query_echo and cache_align on (and a timestamp in the system prompt), the first k
+    messages of the whole conversation's result equal those of its first k messages' — for
+    every k that is a request (an Anthropic request ending with an assistant message is a
+    prefill, and the note goes before it)."""
+    fmt, msgs = case
+    msgs = [*msgs, *build(fmt, "And which ones failed?", [["short"]])[1 if fmt == "openai" else 0:]]
+    if fmt == "openai":
+        msgs[0] = {"role": "system", "content": "Careful. Now: 2026-11-24T09:14:07Z"}
+    system = None if fmt == "openai" else "Careful. Now: 2026-11-24T09:14:07Z"
+    opts: dict[str, Any] = {"query_echo": True, "cache_align": "on", "system": system}
+    full = compress(msgs, "gpt-4o", store=MemoryStore(), **opts)
+    for k in range(1, len(msgs) + 1):
+        if system is not None and msgs[k - 1].get("role") == "assistant":
+            continue
+        part = compress(msgs[:k], "gpt-4o", store=MemoryStore(), **opts)
+        assert json.dumps(part.messages[:k]) == json.dumps(full.messages[:k])

@@ -28,8 +28,9 @@ def fold_lines(text: str) -> str:
     blank = False
 
     def flush() -> None:
-        if run >= MIN_RUN:
-            out.append(marker(f"previous line ×{count(run)} more"))
+        fold = marker(f"previous line ×{count(run)} more")
+        if run >= MIN_RUN and len(fold) < (len(prev or "") + 1) * run:  # folding must not lengthen
+            out.append(fold)
         else:
             out.extend([prev or ""] * run)
 

@@ -46,15 +46,17 @@ def format_comparison(reports: dict[str, SimReport], *, per_turn: bool = True) -
                 t = reports[label].turns[i]
                 row += [f"{t.input_tokens:,}", f"{t.cache_read:,}", f"{t.cache_write:,}", f"{t.dollars:.4f}"]
             rows.append(row)
-        lines += ["", *_render(rows, group=4), ""]
+        lines += ["", *_render(rows, group=4)]
+        notes: list[str] = []
         for label in labels:
             changed: dict[str, list[int]] = {}
             for t in reports[label].turns:
                 if t.broke_at:
                     changed.setdefault(t.broke_at, []).append(t.turn)
             for where, turns in changed.items():
-                lines.append(f"{label}: the cached prefix changed at {where} in turn{'s' if len(turns) > 1 else ''} "
+                notes.append(f"{label}: the cached prefix changed at {where} in turn{'s' if len(turns) > 1 else ''} "
                              f"{', '.join(map(str, turns))}")
+        lines += ["", *notes] if notes else []
     rows = [["", "input tokens", "cached (read)", "cache written", "uncached", "output", "cost", "vs " + labels[0]]]
     for label in labels:
         r = reports[label]

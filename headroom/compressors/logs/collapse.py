@@ -399,8 +399,10 @@ def render(lines: list[str], keep: bytearray, describe: Callable[[Gap], str], co
         while j < n and not keep[j]:
             j += 1
         gap = lines[i:j]
-        if i > 0 and j - i >= MIN_RUN and gap.count(lines[i - 1]) == j - i:
-            out.append(marker(f"previous line ×{count(j - i)} more"))
+        fold = marker(f"previous line ×{count(j - i)} more")
+        repeats = i > 0 and j - i >= MIN_RUN and gap.count(lines[i - 1]) == j - i
+        if repeats and len(fold) < (len(lines[i - 1]) + 1) * (j - i):  # folding must not lengthen
+            out.append(fold)
         else:
             original = "\n".join(gap)
             summary = describe(Gap(i, j))
