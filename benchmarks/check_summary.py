@@ -1,4 +1,5 @@
-"""Fail (exit 1) when a shared-bench run has errors, invalid cases or unstable prefixes.
+"""Per-kind figures of a shared-bench run, and exit 1 when it has errors, invalid cases,
+unstable prefixes or nondeterminism.
 
 Usage: python benchmarks/check_summary.py OUT.json  (the scorer's ``--json`` output)
 """
@@ -7,6 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
+
+
+def _per_kind(impl: dict[str, Any]) -> None:
+    kinds: dict[str, list[dict[str, Any]]] = {}
+    for case in impl["cases"]:
+        kinds.setdefault(case["kind"], []).append(case)
+    print(f"{impl['label']}: kind    cases  tokens before → after   saved  needles")
+    for kind, rows in sorted(kinds.items()):
+        before = sum(r["tokens_before"] for r in rows)
+        after = sum(r["tokens_after"] for r in rows)
+        kept, total = sum(r["needles_kept"] for r in rows), sum(r["needles_total"] for r in rows)
+        print(f"  {kind:<12} {len(rows):>5} {before:>9,} → {after:>9,}  {1 - after / before:>6.1%}  {kept}/{total}")
 
 
 def main(path: str) -> int:
@@ -15,6 +29,7 @@ def main(path: str) -> int:
     failed = False
     for impl in doc["implementations"]:
         t = impl["totals"]
+        _per_kind(impl)
         print(impl["summary"])
         problems = {"errors": t["errors"], "invalid": t["invalid"],
                     "prefix_unstable": t["prefix_tested"] - t["prefix_stable"],
