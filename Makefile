@@ -12,7 +12,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# torch first, pinned: the CPU wheel is already on disk here; left to resolve torch>=2.1 from
+# headroom[ml], pip would fetch a CUDA build (gigabytes).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev,all]'
 	@touch $@
 

@@ -224,3 +224,20 @@ def test_real_standard_library_files(module: str) -> None:
     assert _errors("python", comp.text) <= _errors("python", text)
     assert restore(comp) == text
     assert len(comp.text) < 0.6 * len(text)
+
+
+def test_wrappers_are_opened_and_their_functions_become_units() -> None:
+    """A function spanning most of the file (an IIFE, a big macro_rules!) is searched
+    again for the functions inside it; the search must not find the wrapper itself."""
+    inner = "".join(f"  function step{i}(x) {{\n    var y = x * {i};\n    log('step {i} of the pipeline', y);\n"
+                    f"    if (y > {i}) {{\n      y = clamp(y, {i}, limits.upper);\n    }}\n"
+                    f"    return helper(y, {i});\n  }}\n\n" for i in range(30))
+    iife = f"(function (root) {{\n  'use strict';\n\n{inner}  root.run = step0;\n}})(this);\n"
+    comp = compress(iife, "", Config())
+    assert comp.strategy == "code:skeleton" and "  function step7(x) {" in comp.text
+    assert "  root.run = step0;" in comp.text and _errors("javascript", comp.text) == 0 and restore(comp) == iife
+    arms = "".join(f"    ({i}) => {{\n        let v = {i};\n        println!(\"{{}}\", v);\n    }};\n" for i in range(40))
+    rust = f"use std::fmt;\n\nmacro_rules! table {{\n{arms}}}\n\nfn main() {{\n    table!(1);\n}}\n"
+    comp = compress(rust, "", Config())
+    assert comp.strategy == "code:skeleton" and "macro_rules! table {" in comp.text
+    assert _errors("rust", comp.text) == 0 and restore(comp) == rust

@@ -216,10 +216,12 @@ def _functions(grammar: Grammar, caps: dict[str, list[Any]], source: Source) -> 
             rows = _body_rows(body, spec, source.raw) if body is not None else None
             if rows is not None and rows[1] - rows[0] + 1 > WRAPPER_SHARE * total:
                 inner = _capture(grammar, body)
-                if inner.get("f"):
+                span = (nodes[i].start_byte, nodes[i].end_byte)
+                nested = [n for n in inner.get("f", []) if (n.start_byte, n.end_byte) != span]
+                if nested:
                     for key in ("c", "t", "d"):
                         caps.setdefault(key, []).extend(inner.get(key, []))
-                    pending.append(inner["f"])
+                    pending.append(nested)
                     continue
             if rows is None:
                 todo.extend(reversed(children.get(i, [])))

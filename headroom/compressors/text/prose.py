@@ -23,7 +23,7 @@ to ``"text"``):
 * ``min_keep_chars`` (2000): the fill budget never goes below this;
 * ``min_omit_chars`` (160): dropped runs shorter than this are put back (a marker would
   cost about as much as it saves);
-* ``backend`` (``"extractive"``): the only built-in; the seam for model-based backends.
+* ``backend`` (``"extractive"``): or ``"llmlingua"`` (:mod:`.lingua`, the ``[ml]`` extra).
 
 ``keep_scale`` multiplies the budget. ``lossless_only`` folds whitespace only.
 """
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from headroom.compressors.base import Compressed
 from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query
+from headroom.compressors.text import lingua
 from headroom.compressors.text.blocks import CODE, HEADING, ITEM, PARA, TABLE, Block, parse_blocks
 from headroom.compressors.text.changelog import asked_sections, heading_versions, is_changelog
 from headroom.compressors.text.select import Piece, render, select
@@ -101,7 +102,7 @@ def extractive(text: str, question: str, config: Config, kind: str = "text") -> 
 
 
 Backend = Callable[[str, str, "Config", str], Compressed]
-_BACKENDS: dict[str, Backend] = {"extractive": extractive}
+_BACKENDS: dict[str, Backend] = {"extractive": extractive, "llmlingua": lingua.compress}
 
 
 def _pieces(text: str, blocks: list[Block]) -> list[Piece]:
