@@ -128,9 +128,10 @@ def main() -> int:
     ap.add_argument("--question", default=QUESTION)
     ap.add_argument("--min-tokens", type=int, default=2000, help="savings are reported over files above this")
     ap.add_argument("--big-tokens", type=int, default=10_000, help="the last column times files above this")
-    ap.add_argument("--by-extension", action="store_true",
-                    help="tell the compressor each file's language (as a caller that knows could) instead of "
-                         "letting it ask the router; the router's disagreements are counted either way")
+    ap.add_argument("--router", action="store_true",
+                    help="let the compressor ask the router for each file's language instead of telling it the "
+                         "file's own (as the pipeline, which has already detected it, can); the router's "
+                         "disagreements are counted either way")
     ap.add_argument("--verbose", action="store_true", help="one line per file")
     args = ap.parse_args()
 
@@ -169,7 +170,7 @@ def main() -> int:
             routed = language_of(text)
             misrouted += routed != lang and not (routed in ("javascript", "typescript", "tsx") and lang == "tsx")
             t0 = time.perf_counter()
-            comp = compress(text, args.question, lang_cfg if args.by_extension else cfg)
+            comp = compress(text, args.question, cfg if args.router else lang_cfg)
             ms = (time.perf_counter() - t0) * 1000
             tok_ms = min(_timed(enc.encode_ordinary, text) for _ in range(3))
             before = len(enc.encode_ordinary(text))

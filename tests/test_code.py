@@ -236,8 +236,26 @@ def test_wrappers_are_opened_and_their_functions_become_units() -> None:
     comp = compress(iife, "", Config())
     assert comp.strategy == "code:skeleton" and "  function step7(x) {" in comp.text
     assert "  root.run = step0;" in comp.text and _errors("javascript", comp.text) == 0 and restore(comp) == iife
-    arms = "".join(f"    ({i}) => {{\n        let v = {i};\n        println!(\"{{}}\", v);\n    }};\n" for i in range(40))
+    arms = "".join(f"    ({i}) => {{\n        let v = {i};\n        println!(\"{{}}\", v);\n    }};\n"
+                   for i in range(40))
     rust = f"use std::fmt;\n\nmacro_rules! table {{\n{arms}}}\n\nfn main() {{\n    table!(1);\n}}\n"
     comp = compress(rust, "", Config())
     assert comp.strategy == "code:skeleton" and "macro_rules! table {" in comp.text
     assert _errors("rust", comp.text) == 0 and restore(comp) == rust
+
+
+def test_a_caller_that_knows_the_language_skips_detection(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_router(text: str) -> str:
+        raise AssertionError("detect() called although the language was given")
+
+    monkeypatch.setattr(code, "language_of", no_router)
+    comp = compress(GO, "", Config(options={"code": {"min_tokens": 100, "language": "go"}}))
+    assert comp.strategy == "code:skeleton" and restore(comp) == GO
+
+
+def test_tree_sitter_is_imported_only_when_code_is_compressed() -> None:
+    script = ("import sys; import headroom.compressors.code as c; assert 'tree_sitter' not in sys.modules;"
+              "c.compress('def f(x):\\n    y = x + 1\\n    return y\\n\\n' * 200, '',"
+              " __import__('headroom.config').config.Config());"
+              "assert 'tree_sitter' in sys.modules")
+    subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1], check=True)

@@ -73,12 +73,41 @@ def test_names_in_the_question_outrank_body_words() -> None:
 
 
 def test_select_adds_callees_and_callers_within_budget() -> None:
-    view = ("<execute> hooks persistent run </execute> <find> walk </find> <Execute> </Execute>"
+    view = ("<execute> hooks persistent run find(x) </execute> <find> walk </find> <Execute> execute(a) </Execute>"
             " <unrelated> other </unrelated> <__init__> </__init__>")
-    cands = _cands(view, [("execute", "Command", "find"), ("find", "Command", ""), ("Execute", "Command", "execute"),
+    cands = _cands(view, [("execute", "Command", ""), ("find", "Command", ""), ("Execute", "Command", ""),
                           ("unrelated", "Command", ""), ("__init__", "Other", "")])
     query = Query.parse("which persistent hooks run?")
-    hits = Hits.find(view, query)
-    assert select(cands, query, hits, budget=1000) == {0, 1, 2}
-    assert select(cands, query, hits, budget=250) == {0, 1}  # the best match, then what fits (cost 100 each)
-    assert select(cands, Query.parse("nothing matches zzz"), Hits.find(view, Query.parse("zzz")), 1000) == set()
+    hits, views = Hits.find(view, query), (view, view[::-1])
+    assert select(cands, query, hits, 1000, views, frozenset()) == {0, 1, 2}
+    assert select(cands, query, hits, 250, views, frozenset()) == {0, 1}  # best match, then what fits (100 each)
+    nothing = Query.parse("nothing matches zzz")
+    assert select(cands, nothing, Hits.find(view, nothing), 1000, views, frozenset()) == set()
+
+
+def test_shared_names_link_only_within_their_owner() -> None:
+    parts = [("convert", "FloatRange", "FloatRange clamp bounds fail(v)"), ("fail", "FloatRange", "raise"),
+             ("fail", "Choice", "other"), ("convert", "IntRange", "IntRange fail(v)")]
+    view, cands = "", []
+    for name, owner, body in parts:
+        start = len(view)
+        view += f"def {name}(): {body}\n"
+        cands.append(Candidate(name, owner, start, len(view), 100, ()))
+    query = Query.parse("FloatRange clamp bounds")
+    assert select(cands, query, Hits.find(view, query), 1000, (view, view[::-1]), frozenset()) == {0, 1}
+
+
+def test_a_close_second_strong_match_is_kept_past_the_budget() -> None:
+    parts = [("parse_escape", "surrogate escape low trailing"),
+             ("parse_str_bytes", "surrogate escape raw bytes"),
+             *((f"helper{i}", f"unrelated work number {i}") for i in range(30))]
+    view, cands = "", []
+    for name, body in parts:
+        start = len(view)
+        view += f"fn {name}() {{ {body} }}\n"
+        cands.append(Candidate(name, "", start, len(view), 500, ()))
+    views = (view, view[::-1])
+    specific = Query.parse("How are a trailing low surrogate escape and raw bytes handled?")
+    assert select(cands, specific, Hits.find(view, specific), 100, views, frozenset()) == {0, 1}
+    vague = Query.parse("overview of the escape handling")
+    assert len(select(cands, vague, Hits.find(view, vague), 100, views, frozenset())) == 1

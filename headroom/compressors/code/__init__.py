@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from headroom.compressors.base import Compressed
 from headroom.compressors.code.languages import SPECS, Grammar, grammar, guess_language
-from headroom.compressors.code.relevance import Candidate, Hits, calls_in, select
+from headroom.compressors.code.relevance import CALL_SCAN_BYTES, Candidate, Hits, calls_in, select
 from headroom.compressors.code.render import (
     BYTES_PER_TOKEN,
     Edit,
@@ -43,7 +43,7 @@ MIN_TOKENS = 400
 #: The skeleton must save at least this share of the file, or the file is left as it is.
 MIN_SAVING = 0.2
 #: Kept bodies may cost up to this share of the file (times ``keep_scale``) ...
-BUDGET_SHARE = 0.05
+BUDGET_SHARE = 0.04
 #: ... but at least this many estimated tokens.
 MIN_BUDGET = 400
 #: A parse with more syntax errors than this (or this many per line) means the file is
@@ -85,6 +85,8 @@ def syntax_errors(tree: Any) -> int:
 
 
 def compress(text: str, question: str, config: Config) -> Compressed:
+    """The skeleton of a source file (see the module docstring). Options under ``"code"``:
+    ``language`` (skip detection), ``min_tokens``, ``min_saving``, ``budget_share``."""
     if config.lossless_only:
         return Compressed(fold_lines(text), "code:lossless")
     lang = config.option("code", "language", None) or language_of(text)  # a caller that knows saves a detect
@@ -146,7 +148,8 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
     hits = Hits.find(source.view, query)
     share = config.option("code", "budget_share", BUDGET_SHARE)
     budget = int(config.keep_scale * max(MIN_BUDGET, share * len(source.src) / BYTES_PER_TOKEN))
-    kept = select(cands, query, hits, budget) if query else set()
+    views = (source.view, source.reversed_view)
+    kept = select(cands, query, hits, budget, views, gram.spec.keywords) if query else set()
     edits = _edits(source, skel, cands, kept, hits, gram)
     if not edits:
         return Compressed(text, "code:unchanged")
@@ -169,7 +172,7 @@ def _candidates(source: Source, skel: Skeleton, keywords: frozenset[str]) -> lis
         start = max(starts[top], prev_end)
         end = max(starts[min(f.last + 2, rows)], start)
         lo, hi = starts[f.first], starts[f.last + 1]
-        calls = calls_in(source.view, lo, hi, keywords)
+        calls = calls_in(source.reversed_view, lo, min(hi, lo + CALL_SCAN_BYTES), keywords)
         size = hi - lo if f.doc_rows is None else hi - lo + source.size(*f.doc_rows)  # a kept body keeps its doc
         out.append(Candidate(f.name, f.owner, start, end, int(size / BYTES_PER_TOKEN), calls))
         prev_end = end

@@ -68,8 +68,8 @@ class Bodies:
         return k < len(self.starts) and self.starts[k] <= last
 
 
-def python_doc(block: Any) -> Doc | None:
-    """The leading docstring of a Python block (or module)."""
+def python_doc(block: Any, source: Source) -> Doc | None:
+    """The leading docstring of a Python block (or module): rows, quotes, first line."""
     first = block.named_child(0)
     while first is not None and first.type == "comment":
         first = first.next_named_sibling
@@ -82,13 +82,17 @@ def python_doc(block: Any) -> Doc | None:
     end = string.child(string.child_count - 1)
     if start is None or end is None or start.type != "string_start" or end.type != "string_end":
         return None
-    raw = node_text(string)
-    opening, closing = node_text(start), node_text(end)
+    view = source.view  # offsets from the tree index it directly; quotes are ASCII
+    opening, closing = view[start.start_byte:start.end_byte], view[end.start_byte:end.end_byte]
     summary: str | None = None
-    for line in raw[len(opening): len(raw) - len(closing)].split("\n"):
-        if line.strip():
-            summary = line.strip()
+    i, stop = start.end_byte, end.start_byte
+    while i < stop:
+        j = view.find("\n", i, stop)
+        j = stop if j < 0 else j
+        if view[i:j].strip():
+            summary = source.src[i:j].decode("utf-8", "replace").strip()
             break
+        i = j + 1
     if summary is not None and ("\\" in summary or '"' in summary or "'" in summary):
         summary = None
     return string.start_point.row, string.end_point.row, opening, summary, closing
@@ -179,7 +183,7 @@ def python_blocks(caps: dict[str, list[Any]], root: Any, source: Source) -> list
     """The module docstring past its first paragraph, and long class docstrings."""
     out: list[Block] = []
     lines = source.lines
-    doc = python_doc(root)
+    doc = python_doc(root, source)
     if doc is not None:
         ds, de, _, _, closing = doc
         para = ds
@@ -188,7 +192,7 @@ def python_blocks(caps: dict[str, list[Any]], root: Any, source: Source) -> list
         if de - para >= MIN_BLOCK_LINES - 1 and _ends_with_quotes(lines[de], closing):
             out.append(Block(ds, para + 1, de, "", closing))
     for node in caps.get("d", []):
-        doc = python_doc(node.parent)
+        doc = python_doc(node.parent, source)
         if doc is None:
             continue
         ds, de, opening, summary, closing = doc

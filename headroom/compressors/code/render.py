@@ -26,9 +26,9 @@ MAX_CALLS = 3
 #: Estimated bytes per token: code text, and marker text (hex refs tokenize densely).
 BYTES_PER_TOKEN = 4.0
 MARKER_BYTES_PER_TOKEN = 3.0
-_MARKER_BYTES = 64
+_MARKER_BYTES = 64  # "[… N lines · headroom_retrieve ref=" + 12 hex digits + "]"
 #: Tokens a line costs beyond its text: its break, and its number in a numbered file read.
-LINE_TOKENS = 2.0
+LINE_TOKENS = 3.0
 #: Table rows always shown before the first elided run (the shape of the entries).
 TABLE_HEAD_LINES = 3
 #: Table entries kept because the question's terms occur in them, per table.

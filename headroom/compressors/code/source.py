@@ -9,6 +9,7 @@ keywords are ASCII, which is all the searches look for).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import accumulate
 from operator import add
 
@@ -37,6 +38,11 @@ class Source:
             return None
         starts = [0, *map(add, accumulate(map(len, raw)), range(1, len(raw) + 1))]
         return cls(text, src, src.decode("latin-1"), lines, raw, starts)
+
+    @cached_property
+    def reversed_view(self) -> str:
+        """``view`` backwards, for regexes that are fast only when they start with a literal."""
+        return self.view[::-1]
 
     def size(self, first: int, last: int) -> int:
         """Bytes of rows ``first..last`` (inclusive) with their newlines."""
