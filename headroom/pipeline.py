@@ -242,8 +242,14 @@ def _compress_unit(unit: Unit, cfg: Config, hooks: Hooks | None, store: Store | 
 
 
 def run_compressor(detection: Detection, text: str, question: str, cfg: Config) -> Compressed:
-    """Run the compressor for ``detection``; numbered file reads keep their line numbers."""
+    """Run the compressor for ``detection``; numbered file reads keep their line numbers.
+
+    The router's language reaches the code compressor as ``options["code"]["language"]``
+    (unless the caller set one), so it does not detect again."""
     compressor = compressor_for(detection.kind)
+    code_options = cfg.options.get("code", {})
+    if detection.language and "language" not in code_options:
+        cfg = cfg.with_(options={**cfg.options, "code": {**code_options, "language": detection.language}})
     if detection.numbered:
         split = split_numbered(text)
         if split is not None:
