@@ -65,9 +65,11 @@ tool_output = st.one_of(log_output(), json_output(), repeated_output(), prose_ou
                         st.text(min_size=0, max_size=300))
 
 
-def build(fmt: str, question: str, rounds: list[list[str]], names: list[str] | None = None) -> list[dict[str, Any]]:
+def build(fmt: str, question: str, rounds: list[list[str]], names: list[str] | None = None,
+          followups: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """A conversation: (system), user question, then per round one assistant tool-call message
-    and the results (Anthropic: one user message of tool_result blocks per round)."""
+    and the results (Anthropic: one user message of tool_result blocks per round). Before round
+    ``r`` in ``followups``, the assistant answers and the user asks ``followups[r]``."""
     msgs: list[dict[str, Any]] = []
     if fmt == "openai":
         msgs.append({"role": "system", "content": "You are a careful assistant."})
@@ -77,6 +79,16 @@ def build(fmt: str, question: str, rounds: list[list[str]], names: list[str] | N
         msgs.append({"role": "user", "content": question})
     n = 0
     for r, outputs in enumerate(rounds):
+        if r and followups and r in followups:
+            if fmt == "responses":
+                msgs.append({"type": "message", "role": "assistant",
+                             "content": [{"type": "output_text", "text": "Done."}]})
+                msgs.append({"type": "message", "role": "user",
+                             "content": [{"type": "input_text", "text": followups[r]}]})
+            else:
+                msgs.append({"role": "assistant", "content": "Done." if fmt == "openai"
+                             else [{"type": "text", "text": "Done."}]})
+                msgs.append({"role": "user", "content": followups[r]})
         calls, results = [], []
         for out in outputs:
             n += 1
@@ -107,9 +119,10 @@ def build(fmt: str, question: str, rounds: list[list[str]], names: list[str] | N
 def conversation(draw: st.DrawFn, fmt: str | None = None) -> tuple[str, list[dict[str, Any]]]:
     fmt = fmt or draw(st.sampled_from(FORMATS))
     rounds = draw(st.lists(st.lists(tool_output, min_size=1, max_size=3), min_size=1, max_size=3))
-    question = draw(st.sampled_from(["Which worker failed and why?", "What is the score of item 42?",
-                                     "Summarise this.", ""]))
-    return fmt, build(fmt, question, rounds)
+    questions = st.sampled_from(["Which worker failed and why?", "What is the score of item 42?",
+                                 "Summarise this.", "", "Which request took 42 ms?", "Show the shard errors."])
+    followups = draw(st.dictionaries(st.integers(1, 2), questions, max_size=2))
+    return fmt, build(fmt, draw(questions), rounds, followups=followups)
 
 
 def tool_texts(fmt: str, messages: list[dict[str, Any]]) -> list[str]:
