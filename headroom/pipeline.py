@@ -13,7 +13,7 @@ from typing import Any
 from headroom.budget import BudgetError, fit_budget, resolve_budget
 from headroom.cache_align import Alignment, CacheReport, align, insert_note
 from headroom.ccr.markers import has_marker
-from headroom.ccr.store import Store
+from headroom.ccr.store import Store, put_many
 from headroom.ccr.tool import TOOL_NAME, tool_definition
 from headroom.compressors import compressor_for
 from headroom.compressors.base import Compressed
@@ -269,8 +269,8 @@ def _store_omissions(comp: Compressed, store: Store | None) -> tuple[str, tuple[
         store = default_store()
     text = comp.text
     refs: list[str] = []
-    for omission in comp.omissions:
-        ref = store.put(omission.original, omission.kind)
+    stored = put_many(store, [(o.original, o.kind) for o in comp.omissions])
+    for omission, ref in zip(comp.omissions, stored):
         if ref != omission.ref:
             text = text.replace(f"ref={omission.ref}]", f"ref={ref}]")
         if ref not in refs:

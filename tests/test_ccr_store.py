@@ -90,6 +90,57 @@ def test_collision_gets_longer_ref(store: Store, colliding_refs: None) -> None:
     assert third == make_ref("third content", 16) and store.get(third).original == "third content"  # type: ignore[union-attr]
 
 
+def test_put_many_matches_put(store: Store) -> None:
+    entries = [("alpha body", "code"), ("beta body", "code"), ("alpha body", "code"), ("gamma ✓ \ud83d", "text")]
+    refs = store_mod.put_many(store, entries)
+    assert refs == [make_ref(original) for original, _ in entries]
+    for (original, kind), ref in zip(entries, refs):
+        entry = store.get(ref)
+        assert entry is not None and (entry.original, entry.kind) == (original, kind)
+    assert store_mod.put_many(store, entries) == refs  # storing again answers the same refs
+    assert store_mod.put_many(store, []) == []
+
+
+def test_put_many_collisions(store: Store, colliding_refs: None) -> None:
+    first = store.put("first content")
+    refs = store_mod.put_many(store, [("second content", "text"), ("first content", "text"),
+                                      ("third content", "text"), ("second content", "text")])
+    assert first == FAKE_REF
+    assert refs == [make_ref("second content", 16), first, make_ref("third content", 16),
+                    make_ref("second content", 16)]
+    for original, ref in zip(("second content", "first content", "third content"), refs):
+        assert store.get(ref).original == original  # type: ignore[union-attr]
+
+
+def test_put_many_falls_back_to_put() -> None:
+    class Plain:  # a third-party store with only the protocol's methods
+        def __init__(self) -> None:
+            self.inner = MemoryStore()
+
+        def put(self, original: str, kind: str = "text", meta: Any = None) -> str:
+            return self.inner.put(original, kind, meta)
+
+        def get(self, ref: str) -> Any:
+            return self.inner.get(ref)
+
+    plain = Plain()
+    assert isinstance(plain, Store)
+    assert store_mod.put_many(plain, [("x" * 40, "code"), ("y" * 40, "text")]) == [make_ref("x" * 40),
+                                                                                 make_ref("y" * 40)]
+    assert plain.get(make_ref("y" * 40)).kind == "text"  # type: ignore[union-attr]
+
+
+def test_sqlite_put_many_one_transaction_and_housekeeping(tmp_path: Path) -> None:
+    clock = Clock()
+    store = SQLiteStore(tmp_path / "c.sqlite3", ttl=10, maintain_every=3, clock=clock)
+    store.put("old one")
+    clock.now += 20  # "old one" expired; the batch crosses a housekeeping boundary
+    refs = store.put_many([(f"entry {i}", "code") for i in range(5)])
+    assert len(refs) == 5 and all(store.get(r) is not None for r in refs)
+    assert store.total_bytes() == sum(len(f"entry {i}") for i in range(5))  # housekeeping ran
+    store.close()
+
+
 def test_protocol() -> None:
     assert isinstance(MemoryStore(), Store) and isinstance(SQLiteStore(":memory:"), Store)
     assert isinstance(RedisStore(client=object()), Store)

@@ -157,6 +157,28 @@ def test_long_removed_run_keeps_its_outline_and_head() -> None:
     assert dropped + sum(1 for x in out.split("\n") if x.startswith("-") and not x.startswith("--- ")) == len(removed)
 
 
+def test_long_added_run_the_question_does_not_touch_keeps_its_outline() -> None:
+    readme = ["# Project", ""] + [x for k in range(10) for x in (
+        f"## Section {k}", f"Some prose about topic {k} that goes on for a while.",
+        f"More words on subtopic {k} and its many uses.", "")] + \
+        ["The timeout option sets the request timeout in seconds.", "", "Closing words."]
+    text = file_diff("Readme.md", hunk(1, CTX[:3], [], readme, CTX[3:6]))
+    out = compress(text, "what does the request timeout option do?", CFG).text
+    assert all(f"+## Section {k}" in out for k in range(10)) and "+# Project" in out
+    assert "+The timeout option sets the request timeout in seconds." in out  # what the question names
+    assert "+More words on subtopic 3 and its many uses." not in out
+    dropped = sum(int(m.group(1)) for m in re.finditer(r"\[… (\d+) added lines\]", out))
+    assert dropped + sum(1 for x in out.split("\n") if x.startswith("+") and not x.startswith("+++ ")) == len(readme)
+    assert "29 added lines" in out.split("\n")[0]  # the top marker counts them
+    # a run the question is about, or one under the limit, stays whole
+    about = compress(text, "what prose is there on each topic, and what words on each subtopic?", CFG).text
+    assert "+More words on subtopic 3 and its many uses." in about
+    off = compress(text, "timeout?", Config(options={"diff": {"max_added_run": 0}})).text
+    assert "added lines]" not in off
+    code = file_diff("app.py", hunk(1, CTX[:3], [], [f"    step_{k} = run({k})" for k in range(60)], CTX[3:6]))
+    assert "added lines]" not in compress(code, "what does the request timeout option do?", CFG).text  # new code
+
+
 # -- whole files -----------------------------------------------------------------------------
 
 

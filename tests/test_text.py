@@ -276,6 +276,32 @@ def test_changelog_range_covering_most_of_the_log_is_not_kept_whole() -> None:
     assert CHANGELOG.split("Version 3.1.1")[0].strip() in comp.text  # the named endpoints stay whole
 
 
+LONG_LOG = "\n".join(
+    f"{v} / 2020-01-{1 + k % 28:02d}\n{'=' * 19}\n\n"
+    + "\n".join(f"  * deps: pkg-{k}-{j}@1.{j}.0" for j in range(3))
+    + ("\n  * Strip the Authorization header on redirects to another host" if k == 70 else "") + "\n"
+    for k, v in enumerate(f"4.{90 - k // 10}.{9 - k % 10}" for k in range(90))
+)
+
+
+def test_long_changelog_folds_its_outline_around_what_is_asked() -> None:
+    question = ("We upgrade from 4.89.8 to 4.90.9: any breaking change, and when was the Authorization header"
+                " on redirects fixed?")
+    comp = compress(LONG_LOG, question, CFG)
+    out = comp.text
+    for v in ["4.90.9", "4.90.0", "4.89.9", "4.89.8"]:  # the asked range stays whole
+        assert LONG_LOG.split(f"{v} / ")[1].split("\n\n", 1)[1].split("\n\n")[0].strip() in out
+    assert "Strip the Authorization header on redirects" in out  # an old entry the words point at
+    assert "4.83.9 / 2020-01-" in out  # with its heading and date
+    assert "4.86.4 / 2020-01-" not in out  # sections with nothing kept fold into markers
+    assert len(out) < 0.4 * len(LONG_LOG)
+    # markers name the first and last version they fold
+    assert any(re.search(r"; 4\.\d+\.\d … 4\.\d+\.\d\b", m.summary) for m in find_markers(out))
+    assert _squash(_restore(out, comp)) == _squash(LONG_LOG)
+    wider = compress(LONG_LOG, question, CFG.with_(options={"text": {"rest_scale": 1.0}})).text
+    assert len(wider) > len(out)  # rest_scale sizes what the rest of the log may keep
+
+
 # -- bench cases ------------------------------------------------------------------------------
 
 def _units(path: Path) -> tuple[dict[str, Any], list[str]]:

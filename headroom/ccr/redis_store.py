@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from headroom.ccr.markers import REF_LEN, make_ref
@@ -68,6 +68,28 @@ class RedisStore:
             length += 4
             if length > _MAX_REF_LEN:
                 raise RuntimeError(f"no free ref for content (full SHA-256 {ref} is taken)")
+
+    def put_many(self, entries: Iterable[tuple[str, str]]) -> list[str]:
+        """``put`` each ``(original, kind)``; on Redis 7+ the first tries go in one pipelined
+        round trip, and only refs already taken (same content, or a collision) are
+        settled one by one with ``put``."""
+        items = list(entries)
+        if len(items) < 2 or self._set_get is not True:
+            return [self.put(original, kind) for original, kind in items]
+        px = self._px()
+        created = time.time()
+        pipe = self.client.pipeline(transaction=False)
+        refs: list[str] = []
+        for original, kind in items:
+            header = json.dumps({"kind": kind, "meta": {}, "created": created}, separators=(",", ":"))
+            ref = make_ref(original, REF_LEN)
+            refs.append(ref)
+            pipe.set(self.prefix + ref, header.encode() + b"\n" + original.encode("utf-8", "surrogatepass"),
+                     px=px, nx=True, get=True)
+        for i, existing in enumerate(pipe.execute()):
+            if existing is not None:  # taken: same content (renew) or a collision (longer ref)
+                refs[i] = self.put(*items[i])
+        return refs
 
     def _insert(self, key: str, value: bytes, px: int | None) -> tuple[bool, bytes | None]:
         """Set ``key`` if absent; (stored, the value already there). One round trip on Redis 7+."""

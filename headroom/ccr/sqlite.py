@@ -12,8 +12,10 @@ store is a file, not memory. It lives at:
 
 ``put`` runs inside ``compress``, so it is one short statement (plus a read when the
 same content is stored again) in WAL mode with ``synchronous=NORMAL``: no fsync per put,
-only at SQLite's periodic WAL checkpoints. Expiry and the size cap are enforced by
-housekeeping every ``maintain_every`` puts rather than on each call.
+only at SQLite's periodic WAL checkpoints. ``put_many`` (what ``compress`` uses for a
+unit's omissions) runs the same statements in one transaction: one WAL commit per batch.
+Expiry and the size cap are enforced by housekeeping every ``maintain_every`` puts
+rather than on each call.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -99,29 +101,26 @@ class SQLiteStore:
     # -- Store protocol ---------------------------------------------------------------
 
     def put(self, original: str, kind: str = "text", meta: Mapping[str, Any] | None = None) -> str:
-        data = original.encode("utf-8", "surrogatepass")
-        meta_json = json.dumps(dict(meta), default=str, separators=(",", ":")) if meta else "{}"
-        now = self.clock()
-        renew_before = float("-inf") if self.ttl is None else now - self.ttl / 8
-        length = REF_LEN
         with self._session() as conn:
-            while True:
-                ref = make_ref(original, length)
-                args = (ref, now, len(data), kind, meta_json, data, renew_before)
-                if conn.execute(_UPSERT, args).rowcount == 1:
-                    break
-                same = conn.execute(_SAME, (data, ref)).fetchone()
-                if same is None:
-                    continue  # evicted in between by another process: try this ref again
-                if same[0]:
-                    break  # stored recently with the same content
-                length += 4  # taken by different content
-                if length > _MAX_REF_LEN:
-                    raise RuntimeError(f"no free ref for content (full SHA-256 {ref} is taken)")
-            self._puts += 1
-            if self._puts % self.maintain_every == 0:
+            return self._put(conn, original, kind, meta, self.clock())
+
+    def put_many(self, entries: Iterable[tuple[str, str]]) -> list[str]:
+        """``put`` each ``(original, kind)`` in one transaction (one WAL commit); the refs in order."""
+        items = list(entries)
+        if not items:
+            return []
+        now = self.clock()
+        with self._session() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                refs = [self._put(conn, original, kind, None, now, maintain=False) for original, kind in items]
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            if self._puts // self.maintain_every != (self._puts - len(items)) // self.maintain_every:
                 self._maintain(conn)
-        return ref
+        return refs
 
     def get(self, ref: str) -> Entry | None:
         with self._session() as conn:
@@ -169,6 +168,30 @@ class SQLiteStore:
         return f"SQLiteStore({self.path!r}, ttl={self.ttl!r}, max_bytes={self.max_bytes!r})"
 
     # -- internals --------------------------------------------------------------------
+
+    def _put(self, conn: sqlite3.Connection, original: str, kind: str, meta: Mapping[str, Any] | None,
+             now: float, *, maintain: bool = True) -> str:
+        data = original.encode("utf-8", "surrogatepass")
+        meta_json = json.dumps(dict(meta), default=str, separators=(",", ":")) if meta else "{}"
+        renew_before = float("-inf") if self.ttl is None else now - self.ttl / 8
+        length = REF_LEN
+        while True:
+            ref = make_ref(original, length)
+            args = (ref, now, len(data), kind, meta_json, data, renew_before)
+            if conn.execute(_UPSERT, args).rowcount == 1:
+                break
+            same = conn.execute(_SAME, (data, ref)).fetchone()
+            if same is None:
+                continue  # evicted in between by another process: try this ref again
+            if same[0]:
+                break  # stored recently with the same content
+            length += 4  # taken by different content
+            if length > _MAX_REF_LEN:
+                raise RuntimeError(f"no free ref for content (full SHA-256 {ref} is taken)")
+        self._puts += 1
+        if maintain and self._puts % self.maintain_every == 0:
+            self._maintain(conn)
+        return ref
 
     @contextmanager
     def _session(self) -> Iterator[sqlite3.Connection]:

@@ -3,6 +3,8 @@
 Every backend implements :class:`Store`. Refs are content addresses (see
 :func:`headroom.ccr.markers.make_ref`); ``put`` checks for collisions and, if a ref is
 already taken by different content, answers a longer ref for the new content.
+A backend may add ``put_many(entries)`` to store a batch at once (the bundled ones do);
+callers go through :func:`put_many`, which falls back to one ``put`` per entry.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from headroom.ccr.markers import REF_LEN, make_ref
 
-__all__ = ["DEFAULT_TTL", "Entry", "MemoryStore", "Store"]
+__all__ = ["DEFAULT_TTL", "Entry", "MemoryStore", "Store", "put_many"]
 
 #: Default time to live of a stored original: one day.
 DEFAULT_TTL = 24 * 3600.0
@@ -40,6 +42,16 @@ class Store(Protocol):
     def get(self, ref: str) -> Entry | None:
         """The entry for ``ref``, or ``None`` when unknown or expired."""
         ...
+
+
+def put_many(store: Store, entries: Iterable[tuple[str, str]]) -> list[str]:
+    """``store.put(original, kind)`` for each entry, the refs in order. A store with its
+    own ``put_many`` (the bundled ones: one transaction or one round trip) does it at
+    once; any other store gets one ``put`` per entry. Collision handling is ``put``'s."""
+    batch = getattr(store, "put_many", None)
+    if callable(batch):
+        return list(batch(entries))
+    return [store.put(original, kind) for original, kind in entries]
 
 
 class MemoryStore:
@@ -73,6 +85,9 @@ class MemoryStore:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return ref
+
+    def put_many(self, entries: Iterable[tuple[str, str]]) -> list[str]:
+        return [self.put(original, kind) for original, kind in entries]
 
     def get(self, ref: str) -> Entry | None:
         with self._lock:

@@ -23,21 +23,23 @@ def split_numbered(text: str) -> tuple[list[str], list[str]] | None:
     lines = text.split("\n")
     prefixes: list[str] = []
     body: list[str] = []
+    add_prefix, add_body, match = prefixes.append, body.append, _PREFIX.match
     last = -1
     hits = 0
-    nonempty = 0
     for line in lines:
-        if line:
-            nonempty += 1
-        m = _PREFIX.match(line)
-        if m and int(m.group(2)) > last:
-            last = int(m.group(2))
-            hits += 1
-            prefixes.append(m.group(0))
-            body.append(line[m.end():])
-        else:
-            prefixes.append("")
-            body.append(line)
+        m = match(line)
+        if m is not None:
+            n = int(m[2])
+            if n > last:
+                last = n
+                hits += 1
+                end = m.end()
+                add_prefix(line[:end])
+                add_body(line[end:])
+                continue
+        add_prefix("")
+        add_body(line)
+    nonempty = len(lines) - lines.count("")
     if hits < 3 or hits < _MIN_SHARE * nonempty:
         return None
     return prefixes, body

@@ -165,9 +165,12 @@ def term_positions(text: str, words: Iterable[str]) -> dict[str, list[int]]:
         size = len(word)
         i = low.find(word) if size else -1
         while i >= 0:
-            if _piece_start(text, i) and _piece_end(text, i + size, n):
+            j = i + size
+            # the common verdicts (a non-alphanumeric neighbour) inline; the rest as tokenize decides
+            if ((i == 0 or not text[i - 1].isalnum() or _piece_start(text, i))
+                    and (j >= n or not text[j].isalnum() or _piece_end(text, j, n))):
                 hits.append(i)
-            i = low.find(word, i + size)
+            i = low.find(word, j)
         out[word] = hits
     return out
 

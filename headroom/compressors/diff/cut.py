@@ -19,7 +19,7 @@ from headroom.compressors.query import Query, bm25_counts, stem_counts, stemmed,
 if TYPE_CHECKING:
     from headroom.config import Config
 
-__all__ = ["cut_hunks", "shorten_removed"]
+__all__ = ["cut_hunks", "shorten_added", "shorten_removed"]
 
 KIND = "diff"
 #: Each further hunk of one file is worth this much less (never below half).
@@ -139,24 +139,44 @@ def shorten_removed(hunk: Hunk, limit: int, query: Query) -> None:
     """Shorten runs of more than ``limit`` removed lines to their first lines, their outline
     (the least indented lines, when few: ``def``/``class`` lines of removed code) and the
     lines naming what the question asks; each gap leaves ``[… 14 removed lines]``."""
+    _shorten(hunk, "-", limit, query)
+
+
+def shorten_added(hunk: Hunk, limit: int, query: Query) -> None:
+    """Shorten runs of more than ``limit`` added lines the question hardly touches (fewer
+    than one line in ``_ADDED_HITS`` names what it asks) the same way: first lines, outline
+    (Markdown headings too), the lines the question names and one line either side of them;
+    each gap leaves ``[… 14 added lines]``. A run the question is about stays whole."""
+    _shorten(hunk, "+", limit, query)
+
+
+def _shorten(hunk: Hunk, sign: str, limit: int, query: Query) -> None:
     lines = hunk.body
     out: list[str] = []
     cut = 0
     i = 0
     while i < len(lines):
-        if lines[i][:1] != "-":
+        if lines[i][:1] != sign:
             out.append(lines[i])
             i += 1
             continue
         j = i
-        while j < len(lines) and lines[j][:1] == "-":
+        while j < len(lines) and lines[j][:1] == sign:
             j += 1
         run = lines[i:j]
         i = j
-        if len(run) <= limit:
+        keep = _keep_removed(run, query) if len(run) > limit else None
+        if keep is not None and sign == "+":
+            hits = [k for k, line in enumerate(run) if _names_question(line, query)]
+            if len(hits) * _ADDED_HITS >= len(run):
+                keep = None
+            else:
+                for k, line in enumerate(run):
+                    if line[1:].lstrip().startswith("#") or any(abs(k - h) <= 1 for h in hits):
+                        keep[k] = True
+        if keep is None:
             out.extend(run)
             continue
-        keep = _keep_removed(run, query)
         k = 0
         while k < len(run):
             if keep[k]:
@@ -167,13 +187,25 @@ def shorten_removed(hunk: Hunk, limit: int, query: Query) -> None:
             while end < len(run) and not keep[end]:
                 end += 1
             if end - k >= 2:
-                out.append(marker(f"{count(end - k)} removed lines"))
+                out.append(marker(f"{count(end - k)} {'added' if sign == '+' else 'removed'} lines"))
                 cut += end - k
             else:
                 out.extend(run[k:end])
             k = end
     if cut:
-        hunk.shown, hunk.removed = out, cut
+        hunk.shown = out
+        if sign == "+":
+            hunk.added += cut
+        else:
+            hunk.removed += cut
+
+
+#: An added run is "about the question" when at least one line in this many names it.
+_ADDED_HITS = 4
+
+
+def _names_question(line: str, query: Query) -> bool:
+    return bool(query.exact_hits(line)) or len(set(query.words).intersection(tokenize(line))) >= 2
 
 
 def _keep_removed(run: list[str], query: Query) -> list[bool]:
@@ -188,8 +220,7 @@ def _keep_removed(run: list[str], query: Query) -> list[bool]:
         outline += more
     for k in outline:
         keep[k] = True
-    wanted = set(query.words)
     for k, line in enumerate(run):
-        if query.exact_hits(line) or len(wanted.intersection(tokenize(line))) >= 2:
+        if _names_question(line, query):
             keep[k] = True
     return keep

@@ -28,6 +28,7 @@ class Hunk:
     shown: list[str] | None = None
     trimmed: int = 0  # unchanged lines cut from ``shown``
     removed: int = 0  # removed lines cut from ``shown``
+    added: int = 0  # added lines cut from ``shown``
 
     @property
     def body(self) -> list[str]:

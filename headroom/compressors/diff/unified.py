@@ -27,6 +27,12 @@ Options (``config.option("diff", name, default)``):
   keeps them all) shrink to their first lines, their outline and the lines naming what the
   question asks, with ``[… 14 removed lines]`` in each gap. Removed code is the past; the
   full diff is one ref away.
+* ``max_added_run`` (40): in documentation files (``.md``, ``.rst``, ``.txt``, ``README``,
+  ``CHANGES`` …), runs of more added lines than this (times ``keep_scale``;
+  0 keeps them all) that the question hardly touches (under one line in four names what it
+  asks) shrink the same way, keeping also Markdown headings and a line either side of each
+  line the question names (``[… 30 added lines]``): a README rewrite in a release diff.
+  Added code is the change itself and stays whole.
 * ``long_line`` (1000): a changed line longer than this marks the file as generated.
 """
 
@@ -37,7 +43,7 @@ from typing import TYPE_CHECKING
 
 from headroom.ccr.markers import count, marker, omit
 from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.diff.cut import cut_hunks, shorten_removed
+from headroom.compressors.diff.cut import cut_hunks, shorten_added, shorten_removed
 from headroom.compressors.diff.parse import Doc, FileDiff, Hunk, parse
 from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query
@@ -54,6 +60,9 @@ _LOCK_FILES = frozenset({
     "mix.lock", "pubspec.lock", "packages.lock.json", "gradle.lockfile", "Podfile.lock", "Package.resolved",
 })
 _GENERATED = re.compile(r"(?:^|/)(?:dist|node_modules|__generated__)/|\.min\.(?:js|mjs|css)$|\.(?:js|css)\.map$")
+#: Documentation files (prose, where a long added run may shrink; added code stays whole).
+_DOC_FILE = re.compile(r"\.(?:md|markdown|mdx|rst|txt|adoc|asciidoc|org|textile)$|(?:^|/)(?:README|CHANGES|CHANGELOG"
+                       r"|HISTORY|NEWS|AUTHORS|CONTRIBUTORS|LICENSE|COPYING|NOTICE)$", re.IGNORECASE)
 _INDEX = re.compile(r"index [0-9a-f]{6,64}\.\.[0-9a-f]{6,64}(?: 100644)?")
 #: Pure renames in a row before they fold into one marker (fewer are shorter as they are).
 _MIN_RENAMES = 3
@@ -74,13 +83,17 @@ def compress(text: str, question: str, config: Config) -> Compressed:
     out_doc = _collapse(out_doc, question, int(config.option(KIND, "long_line", 1000)), config, omissions)
     out_doc = _fold_same_files(out_doc, config, omissions)
     max_removed = int(config.option(KIND, "max_removed_run", 12) * config.keep_scale)
+    max_added = int(config.option(KIND, "max_added_run", 40) * config.keep_scale)
     query = Query.parse(question)
     for item in out_doc:
         if isinstance(item, FileDiff):
+            prose = _DOC_FILE.search(item.path) is not None
             for hunk in item.hunks:
                 _trim(hunk, ctx)
                 if max_removed > 0:
                     shorten_removed(hunk, max_removed, query)
+                if max_added > 0 and prose:
+                    shorten_added(hunk, max_added, query)
     _fold_same_hunks(out_doc)
     strategy = "diff-trim"
     limit = max(50, round(int(config.option(KIND, "max_lines", 400)) * config.keep_scale))
@@ -89,18 +102,20 @@ def compress(text: str, question: str, config: Config) -> Compressed:
         strategy = "diff-rank"
     shown = [h for item in out_doc if isinstance(item, FileDiff) for h in item.hunks]
     trimmed, removed = sum(h.trimmed for h in shown), sum(h.removed for h in shown)
+    added = sum(h.added for h in shown)
     sections = [item for item in out_doc if isinstance(item, FileDiff)]
     # the index lines go when the top marker is paid for anyway, or when they outweigh it
     indexes = sum(1 for s in sections for h in s.head if _INDEX.fullmatch(h))
-    if indexes and (trimmed or removed or indexes >= 3):
+    if indexes and (trimmed or removed or added or indexes >= 3):
         for section in sections:
             section.head = [h for h in section.head if not _INDEX.fullmatch(h)]
     else:
         indexes = 0
     lines = _lines(out_doc)
-    if trimmed or indexes or removed:
+    if trimmed or indexes or removed or added:
         what = [f"{count(trimmed)} unchanged context lines"] if trimmed else []
         what += [f"{count(removed)} removed lines"] if removed else []
+        what += [f"{count(added)} added lines"] if added else []
         what += ["index lines"] if indexes else []
         mark, om = omit(f"{' and '.join(what)} trimmed below; the full diff", text, KIND, config)
         lines.insert(0, mark)

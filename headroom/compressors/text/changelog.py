@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 from headroom.compressors.text.blocks import HEADING, Block
 
-__all__ = ["Version", "asked_sections", "heading_versions", "is_changelog", "versions_in"]
+__all__ = ["VERSION_RE", "Version", "asked_sections", "heading_versions", "is_changelog", "versions_in"]
 
 Version = tuple[int, ...]
 
-_VERSION = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+){1,3})(?!\w|\.\d)")
+VERSION_RE = _VERSION = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+){1,3})(?!\w|\.\d)")
 #: Fraction of headings that must carry a version for the changelog rules to apply.
 MIN_VERSIONED = 0.5
 MIN_SECTIONS = 3

@@ -23,11 +23,12 @@ from headroom.ccr.markers import count, omit
 from headroom.compressors.base import Omission
 from headroom.compressors.query import Query, bm25_terms, inflected_positions
 from headroom.compressors.text.blocks import CODE, HEADING, ITEM, PARA, TABLE, Block
+from headroom.compressors.text.changelog import VERSION_RE as _VERSION
 
 if TYPE_CHECKING:
     from headroom.config import Config
 
-__all__ = ["MARKER_CHARS", "Piece", "render", "select"]
+__all__ = ["MARKER_CHARS", "Piece", "render", "restore_small", "select"]
 
 #: What one marker with a ref costs, in characters.
 MARKER_CHARS = 64
@@ -54,6 +55,9 @@ DUP_MIN = 40
 COVERED = 0.6
 #: Added to a piece's relevance per question identifier or phrase it contains verbatim.
 EXACT_BONUS = 2.0
+
+#: A marker names the first and last heading it folds, each cut to this many characters.
+TITLE_CHARS = 40
 
 _UNIT = {PARA: "paragraph", ITEM: "list item", CODE: "code block", TABLE: "table", HEADING: "heading"}
 _PART = {PARA: "sentence", ITEM: "sentence", TABLE: "table row", CODE: "code block", HEADING: "heading"}
@@ -199,7 +203,7 @@ def select(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], query: Q
             used += cost
             covered.update(terms_of[i].keys())
         rank += 1
-    _restore_small(pieces, keep, prio, min_omit)
+    restore_small(pieces, keep, prio, min_omit)
     return keep
 
 
@@ -214,7 +218,7 @@ def _runs(keep: Sequence[bool]) -> int:
     return sum(1 for i, k in enumerate(keep) if not k and (i == 0 or keep[i - 1]))
 
 
-def _restore_small(pieces: Sequence[Piece], keep: list[bool], prio: Sequence[float], min_omit: int) -> None:
+def restore_small(pieces: Sequence[Piece], keep: list[bool], prio: Sequence[float], min_omit: int) -> None:
     """Put back dropped runs too short to pay for their marker (near-duplicates only when
     the marker would cost about as much as they do)."""
     i = 0
@@ -265,7 +269,8 @@ def render(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], keep: Se
 def _summary(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], sizes: Counter[int], i: int,
              j: int) -> str:
     """``3 paragraphs, 1 code block and 2 sentences omitted (412 words)`` (``lines`` for
-    pieces of paragraphs that are not prose, such as listings)."""
+    pieces of paragraphs that are not prose, such as listings); a run that holds headings
+    names the first and last (``…; 2.27.0 (2022-01-03) … 2.21.0 (2018-12-10))``)."""
     original = text[pieces[i].start:pieces[j].end]
     per_block: Counter[int] = Counter(pieces[k].block for k in range(i, j + 1))
     whole: Counter[str] = Counter()
@@ -283,5 +288,16 @@ def _summary(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], sizes:
     items = [*whole.items(), *part.items()]
     words = [f"{count(c)} {name}{'' if c == 1 else 's'}" for name, c in items]
     listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-    return f"{listed} omitted ({count(len(original.split()))} words)"
+    titles = [_title(blocks[b].title) for b in sorted(per_block) if blocks[b].kind == HEADING and blocks[b].title]
+    span = "" if not titles else f"; {titles[0]}" if len(titles) == 1 else f"; {titles[0]} … {titles[-1]}"
+    return f"{listed} omitted ({count(len(original.split()))} words{span})"
+
+
+def _title(title: str) -> str:
+    """A heading's title as a marker may name it (one line, no brackets, at most ``TITLE_CHARS``)."""
+    found = _VERSION.search(title)
+    if found:  # a changelog section: its version says which
+        return found.group(1)
+    flat = " ".join(title.replace("[", "(").replace("]", ")").split())
+    return flat if len(flat) <= TITLE_CHARS else flat[:TITLE_CHARS - 1] + "…"
 
