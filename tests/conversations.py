@@ -7,9 +7,13 @@ the compressors have real work to do; sizes straddle the small-unit floor.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from hypothesis import strategies as st
+
+from headroom.ccr.markers import MARKER_RE, Marker
+from headroom.compressors.base import Compressed
 
 FORMATS = ("openai", "anthropic", "responses")
 
@@ -152,3 +156,20 @@ def skeleton(fmt: str, messages: list[dict[str, Any]]) -> list[Any]:
             m["output"] = "<tool output>"
         out.append(m)
     return out
+
+
+def reconstruct_lines(comp: Compressed) -> str:
+    """Kept lines plus the originals of line markers (and lossless repeat folds), in order."""
+    originals = {o.ref: o.original for o in comp.omissions}
+    out: list[str] = []
+    for line in comp.text.split("\n"):
+        m = MARKER_RE.fullmatch(line)
+        mark = Marker.from_match(m) if m else None
+        repeat = re.fullmatch(r"previous line ×([\d,]+) more", mark.summary) if mark and not mark.ref else None
+        if mark and mark.ref:
+            out.append(originals[mark.ref])
+        elif repeat:
+            out.extend([out[-1]] * int(repeat.group(1).replace(",", "")))
+        else:
+            out.append(line)
+    return "\n".join(out)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +12,11 @@ from typing import Any
 
 import pytest
 from conftest import BENCH_CASES
+from conversations import reconstruct_lines
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from headroom.ccr.markers import MARKER_RE, Marker, find_markers
-from headroom.compressors.base import Compressed
+from headroom.ccr.markers import find_markers
 from headroom.compressors.logs.collapse import compress
 from headroom.compressors.logs.templates import mine, severity_of, timestamp
 from headroom.compressors.lossless import fold_lines
@@ -27,21 +26,7 @@ from headroom.tokens import encoding_for_model
 CFG = Config()
 
 
-def reconstruct(comp: Compressed) -> str:
-    """Kept lines plus the originals of the markers, in order."""
-    originals = {o.ref: o.original for o in comp.omissions}
-    out: list[str] = []
-    for line in comp.text.split("\n"):
-        m = MARKER_RE.fullmatch(line)
-        mark = Marker.from_match(m) if m else None
-        repeat = re.fullmatch(r"previous line ×([\d,]+) more", mark.summary) if mark and not mark.ref else None
-        if m and m.group(2):
-            out.append(originals[m.group(2)])
-        elif repeat:
-            out.extend([out[-1]] * int(repeat.group(1).replace(",", "")))
-        else:
-            out.append(line)
-    return "\n".join(out)
+reconstruct = reconstruct_lines
 
 
 def ssh_log(failures: int = 600) -> str:

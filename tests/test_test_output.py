@@ -3,13 +3,12 @@ into counted markers whose refs give the lines back."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from conversations import reconstruct_lines
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from headroom.ccr.markers import MARKER_RE, find_markers
+from headroom.ccr.markers import find_markers
 from headroom.compressors.base import Compressed
 from headroom.compressors.logs.runners import classify, compress
 from headroom.compressors.lossless import fold_lines
@@ -18,19 +17,7 @@ from headroom.config import Config
 CFG = Config()
 
 
-def reconstruct(comp: Compressed) -> str:
-    originals = {o.ref: o.original for o in comp.omissions}
-    out: list[str] = []
-    for line in comp.text.split("\n"):
-        m = MARKER_RE.fullmatch(line)
-        repeat = re.fullmatch(r"previous line ×([\d,]+) more", m.group(1)) if m and not m.group(2) else None
-        if m and m.group(2):
-            out.append(originals[m.group(2)])
-        elif repeat:
-            out.extend([out[-1]] * int(repeat.group(1).replace(",", "")))
-        else:
-            out.append(line)
-    return "\n".join(out)
+reconstruct = reconstruct_lines
 
 
 def pytest_verbose(passed: int = 200, captured: int = 0) -> str:
