@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import count, has_marker, marker, omit
 from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.logs.templates import WILD, Columns, Mined, Template, mine, timestamp
+from headroom.compressors.logs.templates import WILD, Columns, Mined, Template, line_starts, mine, timestamp
 from headroom.compressors.lossless import MIN_RUN, fold_lines
 from headroom.compressors.query import Query, bm25, tokenize
 
@@ -206,7 +206,7 @@ def query_hits(lines: list[str], query: Query, limit: int, shape_of: Sequence[in
         if n and spent + n <= (budget if words or phrases else 4 * budget):
             (phrases if is_exact else words).append(term)  # the rarest term first, then while few match
             spent += n
-    starts = _line_starts(lines)
+    starts = line_starts(lines)
     hits: set[int] = set()
     if words:
         words.sort(key=lambda w: (-len(w), w))
@@ -242,14 +242,6 @@ def query_hits(lines: list[str], query: Query, limit: int, shape_of: Sequence[in
         taken[named] += 1
         out.append(i)
     return out
-
-
-def _line_starts(lines: Sequence[str]) -> list[int]:
-    starts, pos = [], 0
-    for line in lines:
-        starts.append(pos)
-        pos += len(line) + 1
-    return starts
 
 
 # --- markers --------------------------------------------------------------------------------

@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import eq, itemgetter
 
-__all__ = ["WILD", "Columns", "Mined", "Template", "level_of", "mine", "severity_of", "timestamp"]
+__all__ = ["WILD", "Columns", "Mined", "Template", "level_of", "line_starts", "mine", "severity_of", "timestamp"]
 
 WILD = "<*>"
 #: A first content word that names something (``com.apple.cts:``, ``org.x.Client:``, ``a/b``)
@@ -139,7 +140,7 @@ def _head(tokens: list[str], content: set[str]) -> int:
     return 0
 
 
-def _line_starts(lines: list[str]) -> list[int]:
+def line_starts(lines: Sequence[str]) -> list[int]:
     """Offset of each line in the text it was split from."""
     starts, pos = [], 0
     for line in lines:
@@ -192,7 +193,7 @@ def mine(text: str) -> Mined:
         templates[tid].lines.append(i)
     words = [0] * len(templates)
     keys = list(distinct)  # failure words are searched once per distinct masked line
-    starts = _line_starts(keys)
+    starts = line_starts(keys)
     for hit in _SEVERITY.finditer("\n".join(keys).lower()):
         tid = renumber[template_of[keys[bisect_right(starts, hit.start()) - 1]]]
         words[tid] = max(words[tid], int((hit.lastgroup or "s0")[1]))
