@@ -7,29 +7,37 @@ import fnmatch
 import json
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 from headroom.budget import BudgetError, fit_budget, resolve_budget
 from headroom.cache_align import Alignment, CacheReport, align, insert_note
 from headroom.ccr.markers import has_marker
 from headroom.ccr.store import Store, put_many
 from headroom.ccr.tool import TOOL_NAME, tool_definition
-from headroom.compressors import compressor_for
-from headroom.compressors.base import Compressed
+from headroom.compressors import compressor_for, warm_up
+from headroom.compressors.base import Compressed, settle
 from headroom.compressors.numbered import renumber, split_numbered
 from headroom.config import DEFAULT_CONFIG, Config
+from headroom.counter import Counter
 from headroom.formats import module_for, set_path
 from headroom.formats.base import Unit
 from headroom.hooks import CompressEvent, HookContext, Hooks
 from headroom.kinds import Detection
 from headroom.query_echo import echo_line, should_echo
 from headroom.result import CompressResult, UnitRecord
-from headroom.tokens import encoding_for_model
+from headroom.router import detect
+from headroom.workers import run_beside
 
 __all__ = ["compress", "run_compressor"]
 
 log = logging.getLogger("headroom")
+T = TypeVar("T")
+
+#: Units at least this long (characters) are compressed on a worker thread while this
+#: one counts them: the count (about 1 ms and up) covers the worker's wake-up.
+OFFLOAD_CHARS = 16_384
 
 
 def compress(
@@ -69,7 +77,8 @@ def compress(
         msgs = list(hooks.pre_compress(msgs, HookContext(model, fmt, cfg)))
         module.validate(msgs)
 
-    counter = _Counter(model)
+    warm_up()  # once per process, on a background thread
+    counter = Counter(model)
     out = list(msgs)
     records: list[UnitRecord] = []
     for unit in module.units(msgs, user_text=cfg.compress_user_messages):
@@ -130,7 +139,7 @@ def _align(out: list[Any], fmt: str, system: Any, tools: Sequence[Any] | None, c
         return Alignment(out, system, tool_list, CacheReport(mode=cfg.cache_align))
 
 
-def _tokens(counter: _Counter, module: Any, message: Any) -> int:
+def _tokens(counter: Counter, module: Any, message: Any) -> int:
     return sum(counter.count(t) for t in module.visible_texts(message)) if isinstance(message, dict) else 0
 
 
@@ -142,7 +151,7 @@ def _overhead_bound(system: Any, tools: list[Any] | None, ccr: bool) -> int:
     return bound + len(json.dumps([system, tools], ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
-def _overhead(counter: _Counter, system: Any, tools: list[Any] | None, fmt: str, ccr: bool) -> int:
+def _overhead(counter: Counter, system: Any, tools: list[Any] | None, fmt: str, ccr: bool) -> int:
     """Tokens sent besides the messages: the system prompt, tool definitions and the
     ``headroom_retrieve`` tool that dropping content would add."""
     total = 0
@@ -160,45 +169,29 @@ def _visible(module: Any, msgs: list[Any]) -> Any:
         yield from module.visible_texts(msg)
 
 
-class _Counter:
-    """Counts each distinct string object once per call (unit texts are counted while
-    compressing and reused for the conversation total)."""
-
-    def __init__(self, model: str | None) -> None:
-        self._encode = encoding_for_model(model).encode_ordinary
-        self._memo: dict[int, tuple[str, int]] = {}
-
-    def count(self, text: str) -> int:
-        if not text:
-            return 0
-        hit = self._memo.get(id(text))
-        if hit is not None and hit[0] is text:
-            return hit[1]
-        n = len(self._encode(text))
-        self._memo[id(text)] = (text, n)
-        return n
-
-
 def _excluded(name: str | None, patterns: tuple[str, ...]) -> bool:
     return name is not None and any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def _compress_unit(unit: Unit, cfg: Config, hooks: Hooks | None, store: Store | None,
-                   counter: _Counter) -> tuple[UnitRecord | None, str | None]:
-    """(record, new text or None). No record for units below the size floor."""
+                   counter: Counter) -> tuple[UnitRecord | None, str | None]:
+    """(record, new text or None). No record for units below the size floor.
+
+    A prefix of the unit decides the size floor; a large unit is compressed on a worker
+    thread while this one counts it (:func:`headroom.workers.run_beside`)."""
     floor = cfg.min_user_message_tokens if unit.source == "user" else cfg.min_unit_tokens
     if len(unit.text.encode("utf-8", "surrogatepass")) < floor:  # a token is at least one byte
         return None, None
-    n = counter.count(unit.text)
-    if n < floor:
+    if not counter.at_least(unit.text, floor):
         return None, None
     started = time.perf_counter()
 
-    def record(kind: str, strategy: str, after: int = n, refs: tuple[str, ...] = (),
+    def record(kind: str, strategy: str, after: int | None = None, refs: tuple[str, ...] = (),
                error: str | None = None) -> UnitRecord:
+        n = counter.count(unit.text)
         ms = (time.perf_counter() - started) * 1000
-        return UnitRecord(unit.index, unit.path, unit.source, unit.tool_name, kind, strategy, n, after, ms,
-                          refs, error)
+        return UnitRecord(unit.index, unit.path, unit.source, unit.tool_name, kind, strategy, n,
+                          n if after is None else after, ms, refs, error)
 
     if unit.tool_name == TOOL_NAME:
         return record("-", "skipped:retrieval-result"), None
@@ -207,31 +200,41 @@ def _compress_unit(unit: Unit, cfg: Config, hooks: Hooks | None, store: Store | 
     if has_marker(unit.text):
         return record("-", "skipped:already-compressed"), None
     kind = "-"
+    routed: list[Detection] = []  # filled by the job, which may run on a worker thread
     try:
-        from headroom.router import detect
-
-        detection = detect(unit.text)
-        kind = detection.label
         unit_cfg = cfg
-        if hooks is not None:
-            policy = hooks.unit_policy(unit, detection.kind.value)
+        if hooks is not None:  # the policy hook runs here, on the caller's thread, before the job
+            routed.append(detect(unit.text))
+            policy = hooks.unit_policy(unit, routed[0].kind.value)
             if policy is not None and policy.skip:
-                return record(kind, "skipped:policy"), None
+                return record(routed[0].label, "skipped:policy"), None
             if policy is not None and policy.keep_scale != 1.0:
                 unit_cfg = cfg.with_(keep_scale=cfg.keep_scale * policy.keep_scale)
-        comp = run_compressor(detection, unit.text, unit.question, unit_cfg)
-        if cfg.lossless_only and comp.omissions:
-            raise RuntimeError(f"{comp.strategy} dropped content although lossless_only is set")
-        after = counter.count(comp.text)
+
+        def job() -> Compressed:
+            if not routed:
+                routed.append(detect(unit.text))
+            return _draft(routed[0], unit.text, unit.question, unit_cfg)
+
+        comp, n = _overlapped(job, partial(counter.count, unit.text), len(unit.text))
+        kind = routed[0].label
+        if comp.text == unit.text:
+            return record(kind, "unchanged"), None
+        # the compressor's check and the store run while the output is counted (an
+        # output that turns out no smaller leaves its stored originals unused)
+        (comp, text, refs), after = _overlapped(partial(_finish, comp, unit.text, cfg, store),
+                                                partial(counter.count, comp.text), len(comp.text))
+        if comp.text == unit.text:
+            return record(kind, "unchanged"), None
+        if text is not comp.text:
+            after = counter.count(text)
         if after >= n:
             return record(kind, "unchanged"), None
-        text, refs = _store_omissions(comp, store)
     except Exception as exc:  # fail open: this unit goes out as it was
+        kind = routed[0].label if routed else kind
         log.warning("headroom: compressing messages[%d] (%s) failed; sent unchanged: %s: %s",
                     unit.index, kind, type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
         return record(kind, "error", error=f"{type(exc).__name__}: {exc}"), None
-    if text is not comp.text:
-        after = counter.count(text)
     if cfg.query_echo and unit.source == "tool" and unit.question.strip() and should_echo(
             text, n, after, refs, cfg.query_echo_min_saved):
         echoed = f"{text}\n{echo_line(unit.question)}"
@@ -241,11 +244,36 @@ def _compress_unit(unit: Unit, cfg: Config, hooks: Hooks | None, store: Store | 
     return record(kind, comp.strategy, after, refs), text
 
 
+def _finish(comp: Compressed, original: str, cfg: Config, store: Store | None
+            ) -> tuple[Compressed, str, tuple[str, ...]]:
+    """The compressor's check, then the omissions stored: (result, text to send, refs)."""
+    comp = settle(comp, original)
+    if cfg.lossless_only and comp.omissions:
+        raise RuntimeError(f"{comp.strategy} dropped content although lossless_only is set")
+    if comp.text == original:
+        return comp, original, ()
+    text, refs = _store_omissions(comp, store)
+    return comp, text, refs
+
+
+def _overlapped(job: Callable[[], T], count: Callable[[], int], size: int) -> tuple[T, int]:
+    """``(job(), count())``: a large text's count (GIL-free) runs here while ``job`` runs
+    on a worker thread; a small one's is too short to cover a worker's wake-up."""
+    if size >= OFFLOAD_CHARS:
+        return run_beside(job, count)
+    return job(), count()
+
+
 def run_compressor(detection: Detection, text: str, question: str, cfg: Config) -> Compressed:
     """Run the compressor for ``detection``; numbered file reads keep their line numbers.
 
     The router's language reaches the code compressor as ``options["code"]["language"]``
     (unless the caller set one), so it does not detect again."""
+    return settle(_draft(detection, text, question, cfg), text)
+
+
+def _draft(detection: Detection, text: str, question: str, cfg: Config) -> Compressed:
+    """:func:`run_compressor` with the compressor's check (if any) still to run."""
     compressor = compressor_for(detection.kind)
     code_options = cfg.options.get("code", {})
     if detection.language and "language" not in code_options:
@@ -255,7 +283,7 @@ def run_compressor(detection: Detection, text: str, question: str, cfg: Config) 
         if split is not None:
             prefixes, body = split
             comp = compressor("\n".join(body), question, cfg)
-            return Compressed(renumber(prefixes, body, comp.text), comp.strategy, comp.omissions)
+            return Compressed(renumber(prefixes, body, comp.text), comp.strategy, comp.omissions, comp.check)
     return compressor(text, question, cfg)
 
 

@@ -40,14 +40,10 @@ def encoding_name_for_model(model: str | None) -> str:
 
 
 def _load_ranks(path: Path) -> dict[bytes, int]:
-    import base64
+    from binascii import a2b_base64
 
-    ranks: dict[bytes, int] = {}
-    for line in path.read_bytes().splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    return ranks
+    fields = path.read_bytes().split()  # "token rank" per line: tokens and ranks alternate
+    return dict(zip(map(a2b_base64, fields[::2]), map(int, fields[1::2])))
 
 
 @cache

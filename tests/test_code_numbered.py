@@ -7,13 +7,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_code_samples import GO, JAVA, PYTHON, SAMPLES
 
 from headroom import compress as compress_messages
 from headroom import retrieve
 from headroom.ccr.markers import find_markers
 from headroom.ccr.store import MemoryStore
-from headroom.compressors.numbered import renumber, split_numbered
+from headroom.compressors.numbered import _split_increasing, renumber, split_numbered
 from headroom.config import Config
 from headroom.kinds import Detection, Kind
 from headroom.pipeline import run_compressor
@@ -104,3 +106,23 @@ def test_retrieve_gives_back_exactly_the_replaced_lines() -> None:
     # kept lines plus retrieved originals cover the file
     kept = {n for n, _ in numbered}
     assert all(lines[n - 1] == text for n, text in numbered) and len(kept) < len(lines)
+
+
+_NUMBERED_LINES = st.lists(st.tuples(st.one_of(st.none(), st.integers(min_value=0, max_value=2000)),
+                                     st.sampled_from(["\t", "→", "| ", ": "]),
+                                     st.sampled_from(["", "x = 1", "  return y", "12\tnot a prefix", "→", " "])),
+                           max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NUMBERED_LINES, st.booleans())
+def test_split_numbered_matches_the_line_by_line_split(rows: list[tuple[int | None, str, str]], count_up: bool) -> None:
+    lines = []
+    for k, (number, sep, body) in enumerate(rows):
+        if number is None:
+            lines.append(body)  # a wrapped line without a prefix
+        else:
+            lines.append(f"{(k + 1 if count_up else number):6d}{sep}{body}")
+    text = "\n".join(lines)
+    expected = _split_increasing(text.split("\n"))
+    assert split_numbered(text) == expected

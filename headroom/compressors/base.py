@@ -27,9 +27,25 @@ class Omission:
 
 @dataclass
 class Compressed:
+    """``check``, when set, is a validation the compressor left to its caller (the code
+    compressor's re-parse), so the pipeline can run it while it counts ``text``. It
+    returns ``None`` when ``text`` is usable, else the strategy to report for sending the
+    input instead; :func:`settle` runs it."""
+
     text: str
     strategy: str
     omissions: list[Omission] = field(default_factory=list)
+    check: Callable[[], str | None] | None = None
+
+
+def settle(comp: Compressed, original: str) -> Compressed:
+    """``comp`` with its check run: itself (check cleared), or ``original`` unchanged."""
+    if comp.check is None:
+        return comp
+    failed = comp.check()
+    if failed is not None:
+        return Compressed(original, failed)
+    return Compressed(comp.text, comp.strategy, comp.omissions)
 
 
 Compressor = Callable[[str, str, "Config"], Compressed]

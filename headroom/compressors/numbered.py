@@ -8,8 +8,13 @@ lines. Lines the compressor wrote (markers, ``...``) and blank lines carry no nu
 from __future__ import annotations
 
 import re
+from itertools import islice
+from operator import lt
 
 _PREFIX = re.compile(r"^( *)(\d+)(\t|→|\| |: )")
+#: A line break and the prefix after it, if any: ``split`` on ``"\n" + text`` yields each
+#: line's prefix (``None`` for none) and body, and starts with a literal, which is fast.
+_LINE = re.compile(r"\n( *\d+(?:\t|→|\| |: ))?")
 #: Share of non-empty lines that must carry a prefix for the text to count as numbered.
 _MIN_SHARE = 0.9
 
@@ -20,7 +25,21 @@ def split_numbered(text: str) -> tuple[list[str], list[str]] | None:
     Numbers must increase; a line with no prefix (a wrapped line) is kept with an
     empty prefix. Needs at least three numbered lines.
     """
-    lines = text.split("\n")
+    parts = _LINE.split("\n" + text)
+    found = parts[1::2]
+    numbers = [int(p.rstrip("\t→|: ")) for p in found if p is not None]
+    if len(numbers) < 3:
+        return None
+    if all(map(lt, numbers, islice(numbers, 1, None))):  # the usual case: every prefix counts
+        lines = len(found)
+        if len(numbers) < _MIN_SHARE * (lines - text.split("\n").count("")):
+            return None
+        return [p or "" for p in found], parts[2::2]
+    return _split_increasing(text.split("\n"))
+
+
+def _split_increasing(lines: list[str]) -> tuple[list[str], list[str]] | None:
+    """The line-by-line split: a prefix whose number does not increase is content."""
     prefixes: list[str] = []
     body: list[str] = []
     add_prefix, add_body, match = prefixes.append, body.append, _PREFIX.match

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from headroom.compressors.base import Compressed
+from headroom.compressors.base import Compressed, settle
 from headroom.compressors.code.languages import SPECS, Grammar, grammar, guess_language
 from headroom.compressors.code.relevance import CALL_SCAN_BYTES, Candidate, Hits, calls_in, select
 from headroom.compressors.code.render import (
@@ -36,7 +36,7 @@ from headroom.compressors.query import Query
 if TYPE_CHECKING:
     from headroom.config import Config
 
-__all__ = ["compress", "language_of", "syntax_errors"]
+__all__ = ["compress", "draft", "language_of", "syntax_errors"]
 
 #: Files shorter than this (estimated tokens) are left as they are.
 MIN_TOKENS = 400
@@ -87,6 +87,12 @@ def syntax_errors(tree: Any) -> int:
 def compress(text: str, question: str, config: Config) -> Compressed:
     """The skeleton of a source file (see the module docstring). Options under ``"code"``:
     ``language`` (skip detection), ``min_tokens``, ``min_saving``, ``budget_share``."""
+    return settle(draft(text, question, config), text)
+
+
+def draft(text: str, question: str, config: Config) -> Compressed:
+    """:func:`compress` with the validity re-parse left in ``check`` (the pipeline runs it
+    while it counts the output)."""
     if config.lossless_only:
         return Compressed(fold_lines(text), "code:lossless")
     lang = config.option("code", "language", None) or language_of(text)  # a caller that knows saves a detect
@@ -156,9 +162,12 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
     out, applied, omissions = render(source.lines, edits, config)
     if len(out) > (1 - config.option("code", "min_saving", MIN_SAVING)) * len(text):
         return Compressed(text, "code:unchanged")
-    if _new_errors(parser, tree, source, out, applied, gram.spec.indented):
-        return Compressed(text, "code:invalid-fallback")
-    return Compressed(out, "code:skeleton", omissions)
+
+    def check() -> str | None:
+        invalid = _new_errors(parser, tree, source, out, applied, gram.spec.indented)
+        return "code:invalid-fallback" if invalid else None
+
+    return Compressed(out, "code:skeleton", omissions, check)
 
 
 def _candidates(source: Source, skel: Skeleton, keywords: frozenset[str]) -> list[Candidate]:

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import import_module
 from typing import Any
 
-__all__ = ["SPECS", "Grammar", "Spec", "grammar", "guess_language"]
+__all__ = ["SPECS", "Grammar", "Spec", "grammar", "guess_language", "load_all"]
 
 _C_KEYWORDS = frozenset("""
 if else for while do switch case return catch try finally throw new typeof instanceof sizeof
@@ -132,6 +132,12 @@ def grammar(name: str) -> Grammar | None:
     """The grammar for ``name``, or ``None`` when it is not installed."""
     with _LOCK:
         return _load(name)
+
+
+def load_all() -> None:
+    """Load every grammar now (each costs a few ms of query compiling on first use)."""
+    for name in SPECS:
+        grammar(name)
 
 
 _HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (

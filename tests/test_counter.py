@@ -1,0 +1,168 @@
+"""Token counting pieces: cuts that keep sums exact, the size-floor check, and the
+worker thread a large unit's compression runs on while its tokens are counted."""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import headroom.workers as workers
+from headroom import compress
+from headroom.compressors import warm_up
+from headroom.compressors.code.languages import SPECS, _load
+from headroom.counter import Counter, is_safe_line, next_safe_start
+from headroom.tokens import encoding_for_model
+
+# Characters that stress the tokenizer's pre-split: line breaks, runs of spaces and tabs,
+# slashes and other punctuation next to line starts, digits, letters, non-ASCII.
+_ALPHABET = st.sampled_from(list("\n\n\n\r  \t/ //*#(){};:.,'\"-_=+aZx09é中\u0301\u00a0\x0b"))
+_TEXT = st.lists(st.one_of(_ALPHABET, st.sampled_from(["    ", "\n\n", "// c", "  12\t", "def f():", "}\n"])),
+                 max_size=120).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXT, st.integers(min_value=0, max_value=200), st.sampled_from(["gpt-4o", "gpt-4"]))
+def test_a_cut_at_a_safe_line_start_keeps_the_count(text: str, at: int, model: str) -> None:
+    enc = encoding_for_model(model)
+    cut = next_safe_start(text, at)
+    assert cut == 0 or cut == len(text) or (text[cut - 1] == "\n" and is_safe_line(text[cut:].split("\n")[0]))
+    whole = len(enc.encode_ordinary(text))
+    assert len(enc.encode_ordinary(text[:cut])) + len(enc.encode_ordinary(text[cut:])) == whole
+
+
+def test_safe_lines() -> None:
+    assert is_safe_line("    x = 1") and is_safe_line("   12\tfoo") and is_safe_line("}")
+    assert not is_safe_line("") and not is_safe_line("   \t") and not is_safe_line("// comment")
+    assert not is_safe_line("\r") and not is_safe_line("\u00a0\u00a0")
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TEXT, st.integers(min_value=1, max_value=60))
+def test_at_least_agrees_with_a_full_count(text: str, floor: int) -> None:
+    counter = Counter("gpt-4o")
+    long = text * 40  # past the prefix threshold for small floors
+    for sample in (text, long):
+        assert counter.at_least(sample, floor) == (counter.count(sample) >= floor)
+
+
+def test_at_least_counts_only_a_prefix_of_a_long_text() -> None:
+    counter = Counter("gpt-4o")
+    seen: list[int] = []
+    encode = counter._encode
+    counter._encode = lambda t: (seen.append(len(t)), encode(t))[1]  # type: ignore[method-assign]
+    text = "\n".join(f"line {i} of a long tool output" for i in range(20_000))
+    assert counter.at_least(text, 300)
+    assert sum(seen) < len(text) / 50
+
+
+@pytest.fixture
+def two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "WORKERS", 2)
+    monkeypatch.setattr(workers, "_busy", 0)
+
+
+def test_run_beside_runs_the_job_on_a_worker(two_workers: None) -> None:
+    picked_up = threading.Event()
+    where: list[int] = []
+
+    def job() -> str:
+        where.append(threading.get_ident())
+        picked_up.set()
+        return "job"
+
+    def here() -> str:
+        picked_up.wait(10)  # the job is taken by a worker meanwhile
+        return "here"
+
+    assert workers.run_beside(job, here) == ("job", "here")
+    assert where and where[0] != threading.get_ident()
+    assert workers._busy == 0
+
+
+def test_run_beside_runs_inline_when_every_worker_is_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "WORKERS", 2)
+    monkeypatch.setattr(workers, "_busy", 2)
+    where: list[int] = []
+    assert workers.run_beside(lambda: where.append(threading.get_ident()) or 1, lambda: 2) == (1, 2)
+    assert where == [threading.get_ident()]
+
+
+def test_run_beside_takes_back_a_job_no_worker_picked_up(two_workers: None) -> None:
+    gate = threading.Event()
+    blockers = [workers._submit(lambda: gate.wait(10)) for _ in range(1)]  # one worker stuck
+    assert all(b is not None for b in blockers)
+    started = threading.Event()
+
+    def job() -> int:
+        started.set()
+        return threading.get_ident()
+
+    # the second worker may or may not pick the job up before `here` returns; either way
+    # the result is the job's, and no slot stays taken
+    result, _ = workers.run_beside(job, lambda: 0)
+    gate.set()
+    for b in blockers:
+        assert b is not None
+        b.result(10)
+    assert started.is_set() and isinstance(result, int)
+    assert workers._busy == 0
+
+
+def test_run_beside_propagates_errors_and_frees_the_worker(two_workers: None) -> None:
+    def boom() -> None:
+        raise ValueError("job failed")
+
+    with pytest.raises(ValueError, match="job failed"):
+        workers.run_beside(boom, lambda: threading.Event().wait(0.05))
+    with pytest.raises(KeyError):
+        workers.run_beside(lambda: 1, lambda: {}["missing"])
+    assert workers._busy == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_forked_child_gets_its_own_workers(two_workers: None) -> None:
+    workers.run_beside(lambda: 1, lambda: 2)  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # child: must not wait on the parent's threads
+        ok = workers.run_beside(lambda: 3, lambda: threading.Event().wait(0.05)) == (3, False)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+
+
+def test_offloaded_compression_gives_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import headroom.compressors.code.skeleton as skeleton
+    import headroom.pipeline as pipeline
+
+    source = Path(pipeline.__file__).read_text() + "\n\n" + Path(skeleton.__file__).read_text()
+    read = "\n".join(f"{i:6d}\t{line}" for i, line in enumerate(source.split("\n"), 1))
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": "Where does the parser handle escapes?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "read", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": read},
+    ]
+    assert len(messages[2]["content"]) >= pipeline.OFFLOAD_CHARS
+    monkeypatch.setattr(workers, "WORKERS", 2)
+    threaded = compress(copy.deepcopy(messages), "gpt-4o")
+    monkeypatch.setattr(workers, "WORKERS", 0)
+    inline = compress(copy.deepcopy(messages), "gpt-4o")
+    assert threaded.messages == inline.messages
+    assert (threaded.tokens_before, threaded.tokens_after) == (inline.tokens_before, inline.tokens_after)
+    assert threaded.tokens_after < threaded.tokens_before
+
+
+def test_warm_up_loads_every_grammar() -> None:
+    warm_up(background=False)  # a no-op when compress() already started it...
+    for thread in threading.enumerate():  # ...so wait for that one
+        if thread.name == "headroom-warm-up":
+            thread.join(30)
+    assert _load.cache_info().currsize >= len(SPECS)
+    assert all(_load(name) is not None for name in SPECS)
