@@ -94,24 +94,22 @@ def test_run_beside_runs_inline_when_every_worker_is_busy(monkeypatch: pytest.Mo
     assert where == [threading.get_ident()]
 
 
-def test_run_beside_takes_back_a_job_no_worker_picked_up(two_workers: None) -> None:
+def test_run_beside_takes_back_a_job_no_worker_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "WORKERS", 1)
+    monkeypatch.setattr(workers, "_busy", 0)
+    monkeypatch.setattr(workers, "_pool", None)
+    workers.run_beside(lambda: None, lambda: None)  # a fresh pool with one thread
     gate = threading.Event()
-    blockers = [workers._submit(lambda: gate.wait(10)) for _ in range(1)]  # one worker stuck
-    assert all(b is not None for b in blockers)
-    started = threading.Event()
-
-    def job() -> int:
-        started.set()
-        return threading.get_ident()
-
-    # the second worker may or may not pick the job up before `here` returns; either way
-    # the result is the job's, and no slot stays taken
-    result, _ = workers.run_beside(job, lambda: 0)
-    gate.set()
-    for b in blockers:
-        assert b is not None
-        b.result(10)
-    assert started.is_set() and isinstance(result, int)
+    assert workers._pool is not None
+    stuck = workers._pool.submit(gate.wait, 10)  # its only thread, busy behind the slot count
+    where: list[int] = []
+    try:
+        assert workers.run_beside(lambda: where.append(threading.get_ident()) or "job", lambda: "here") == (
+            "job", "here")
+    finally:
+        gate.set()
+        stuck.result(10)
+    assert where == [threading.get_ident()]  # queued, taken back, run here
     assert workers._busy == 0
 
 

@@ -105,22 +105,47 @@ class SQLiteStore:
             return self._put(conn, original, kind, meta, self.clock())
 
     def put_many(self, entries: Iterable[tuple[str, str]]) -> list[str]:
-        """``put`` each ``(original, kind)`` in one transaction (one WAL commit); the refs in order."""
+        """``put`` each ``(original, kind)`` in one transaction (one WAL commit); the refs in
+        order. One statement inserts them all; only refs that were already taken are looked
+        at again (the same content stored before, or a collision that needs a longer ref)."""
         items = list(entries)
         if not items:
             return []
         now = self.clock()
+        renew_before = float("-inf") if self.ttl is None else now - self.ttl / 8
+        refs = [make_ref(original, REF_LEN) for original, _ in items]
+        data = [original.encode("utf-8", "surrogatepass") for original, _ in items]
+        rows = [(ref, now, len(d), kind, "{}", d, renew_before) for ref, d, (_, kind) in zip(refs, data, items)]
         with self._session() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                refs = [self._put(conn, original, kind, None, now, maintain=False) for original, kind in items]
+                changes = conn.total_changes
+                conn.executemany(_UPSERT, rows)
+                if conn.total_changes - changes < len(rows):
+                    held = self._held(conn, refs)
+                    for k, (original, kind) in enumerate(items):
+                        if held.get(refs[k]) != data[k]:
+                            refs[k] = self._put(conn, original, kind, None, now, maintain=False)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            self._puts += len(items)
             if self._puts // self.maintain_every != (self._puts - len(items)) // self.maintain_every:
                 self._maintain(conn)
         return refs
+
+    @staticmethod
+    def _held(conn: sqlite3.Connection, refs: list[str]) -> dict[str, bytes]:
+        """What is stored under ``refs`` now (as UTF-8 bytes)."""
+        held: dict[str, bytes] = {}
+        unique = list(dict.fromkeys(refs))
+        for i in range(0, len(unique), 500):  # SQLite caps the variables in one statement
+            chunk = unique[i:i + 500]
+            query = f"SELECT ref, original FROM ccr_entries WHERE ref IN ({','.join('?' * len(chunk))})"
+            for ref, original in conn.execute(query, chunk):
+                held[ref] = original if isinstance(original, bytes) else original.encode("utf-8", "surrogatepass")
+        return held
 
     def get(self, ref: str) -> Entry | None:
         with self._session() as conn:

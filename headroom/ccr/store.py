@@ -4,7 +4,9 @@ Every backend implements :class:`Store`. Refs are content addresses (see
 :func:`headroom.ccr.markers.make_ref`); ``put`` checks for collisions and, if a ref is
 already taken by different content, answers a longer ref for the new content.
 A backend may add ``put_many(entries)`` to store a batch at once (the bundled ones do);
-callers go through :func:`put_many`, which falls back to one ``put`` per entry.
+callers go through :func:`put_many`, which falls back to one ``put`` per entry. A store
+must be thread-safe: ``compress`` may store from a worker thread (and servers call it
+from many), as the bundled ones are.
 """
 
 from __future__ import annotations

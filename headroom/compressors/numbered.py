@@ -91,7 +91,7 @@ def renumber(prefixes: list[str], body: list[str], compressed: str) -> str:
     out: list[str] = []
     pos = 0  # where the next original line is expected
     floor = 0  # just past the last line matched for certain
-    width = max((len(p) for p in prefixes), default=0)
+    width = max(map(len, prefixes), default=0)
     for line in compressed.split("\n"):
         if not line:
             if pos < len(body) and not body[pos]:
