@@ -117,19 +117,26 @@ SAMPLE_BYTES = 8192
 
 def _parse(source: Source, gram: Grammar) -> tuple[Grammar, Any, Any]:
     """(grammar, parser, tree) for the file. A parse with errors may mean the router
-    named the wrong language, so every other grammar is tried on a sample and the one
-    with the fewest errors wins; extra parses happen only when the first has errors."""
+    named the wrong language: its close relatives (JavaScript, TypeScript, TSX) are tried
+    on a sample, and when the errors are too many for the file to be in this language at
+    all, every other grammar too (a foreign grammar's error recovery is slow, so not
+    otherwise). The grammar with the fewest errors wins."""
     parser = gram.parser()
     tree = parser.parse(source.src)
     if not tree.root_node.has_error:
         return gram, parser, tree
     errors = syntax_errors(tree)
+    names = list(_ALTERNATIVES.get(gram.spec.name, ()))
+    if _foreign(errors, source):
+        names += [guess_language(source.text), *SPECS]
+    names = [name for name in dict.fromkeys(names) if name != gram.spec.name]
+    if not names:
+        return gram, parser, tree
     cut = source.src.rfind(b"\n", 0, SAMPLE_BYTES) if len(source.src) > SAMPLE_BYTES else len(source.src)
     sample = source.src[:max(cut, 0)]
     best, fewest = gram, syntax_errors(gram.parser().parse(sample)) if cut < len(source.src) else errors
-    order = (*_ALTERNATIVES.get(gram.spec.name, ()), guess_language(source.text), *SPECS)
-    for name in dict.fromkeys(order):
-        alt = grammar(name) if name != gram.spec.name else None
+    for name in names:
+        alt = grammar(name)
         if alt is None or fewest == 0:
             continue
         found = syntax_errors(alt.parser().parse(sample))
@@ -143,10 +150,15 @@ def _parse(source: Source, gram: Grammar) -> tuple[Grammar, Any, Any]:
     return gram, parser, tree
 
 
+def _foreign(errors: int, source: Source) -> bool:
+    """Too many syntax errors for the file to be in the language it was parsed as."""
+    return errors > max(MAX_ERRORS, len(source.raw) * MAX_ERROR_RATE)
+
+
 def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> Compressed:
     text = source.text
     gram, parser, tree = _parse(source, gram)
-    if tree.root_node.has_error and syntax_errors(tree) > max(MAX_ERRORS, len(source.raw) * MAX_ERROR_RATE):
+    if tree.root_node.has_error and _foreign(syntax_errors(tree), source):
         return Compressed(fold_lines(text), "code:fold")  # not this language after all
     skel = analyze(gram, tree, source)
     cands = _candidates(source, skel, gram.spec.keywords)
@@ -220,7 +232,7 @@ def _new_errors(parser: Any, tree: Any, source: Source, out: str, applied: list[
                 indented: bool) -> bool:
     """True when ``out`` parses with more errors than the input. When most of the file
     stays, the input's tree is edited to match and re-parsed incrementally (unchanged
-    subtrees are reused) and a reported error is confirmed with a fresh parse."""
+    subtrees are reused); more errors than before are confirmed with a fresh parse."""
     from tree_sitter import Point
 
     before = syntax_errors(tree)
@@ -235,6 +247,6 @@ def _new_errors(parser: Any, tree: Any, source: Source, out: str, applied: list[
         tree.edit(start, starts[e.last + 1] - 1, start + size,
                   Point(e.first, 0), Point(e.last, len(raw[e.last])), Point(e.first, size))
     after = parser.parse(data, tree)
-    if not after.root_node.has_error:
+    if not after.root_node.has_error or syntax_errors(after) <= before:
         return False
     return syntax_errors(parser.parse(data)) > before
