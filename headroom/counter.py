@@ -62,10 +62,6 @@ class Counter:
         self._done[key] = (text, n)
         return n
 
-    def encode_count(self, text: str) -> int:
-        """Count ``text`` without remembering it (pieces built for one sum)."""
-        return len(self._encode(text)) if text else 0
-
     def at_least(self, text: str, floor: int) -> bool:
         """Whether ``text`` has ``floor`` tokens or more, counting only as much of it as
         that takes (a text far over the floor costs a small prefix)."""
@@ -77,7 +73,7 @@ class Counter:
         step = floor * _FLOOR_CHARS_PER_TOKEN
         while start < len(text):
             cut = next_safe_start(text, start + step)
-            total += self.encode_count(text[start:cut])
+            total += len(self._encode(text[start:cut]))  # a piece of a sum: not remembered
             if total >= floor:
                 return True
             start, step = cut, step * 4
