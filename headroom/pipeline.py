@@ -16,7 +16,7 @@ from headroom.cache_align import Alignment, CacheReport, align, insert_note
 from headroom.ccr.markers import has_marker
 from headroom.ccr.store import Store, put_many
 from headroom.ccr.tool import TOOL_NAME, tool_definition
-from headroom.compressors import compressor_for, warm_up
+from headroom.compressors import compressor_for
 from headroom.compressors.base import Compressed, settle
 from headroom.compressors.numbered import renumber, split_numbered
 from headroom.config import DEFAULT_CONFIG, Config
@@ -28,6 +28,7 @@ from headroom.kinds import Detection
 from headroom.query_echo import echo_line, should_echo
 from headroom.result import CompressResult, UnitRecord
 from headroom.router import detect
+from headroom.warmup import warm_up
 from headroom.workers import run_beside
 
 __all__ = ["compress", "run_compressor"]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["WORKERS", "run_beside"]
+__all__ = ["WORKERS", "run_beside", "start"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,15 +47,33 @@ def run_beside(job: Callable[[], T], here: Callable[[], R]) -> tuple[T, R]:
     return future.result(), other
 
 
+def start() -> None:
+    """Create the worker threads now (each waits for the others, so all of them start)."""
+    if WORKERS == 0:
+        return
+    pool = _executor()
+    ready = threading.Barrier(WORKERS)
+    for _ in range(WORKERS):
+        pool.submit(ready.wait, 5)
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="headroom")
+        return _pool
+
+
 def _submit(job: Callable[[], T]) -> Future[T] | None:
-    global _pool, _busy
+    global _busy
+    if WORKERS == 0:
+        return None
+    pool = _executor()
     with _lock:
         if _busy >= WORKERS:
             return None
-        if _pool is None:
-            _pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="headroom")
         _busy += 1
-        pool = _pool
 
     def run() -> T:
         try:

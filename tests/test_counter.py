@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 import headroom.workers as workers
 from headroom import compress
-from headroom.compressors import warm_up
 from headroom.compressors.code.languages import SPECS, _load
 from headroom.counter import Counter, is_safe_line, next_safe_start
 from headroom.tokens import encoding_for_model
+from headroom.warmup import warm_up
 
 # Characters that stress the tokenizer's pre-split: line breaks, runs of spaces and tabs,
 # slashes and other punctuation next to line starts, digits, letters, non-ASCII.
@@ -157,10 +157,12 @@ def test_offloaded_compression_gives_the_same_bytes(monkeypatch: pytest.MonkeyPa
     assert threaded.tokens_after < threaded.tokens_before
 
 
-def test_warm_up_loads_every_grammar() -> None:
+def test_warm_up_loads_every_grammar_and_starts_the_workers() -> None:
     warm_up(background=False)  # a no-op when compress() already started it...
     for thread in threading.enumerate():  # ...so wait for that one
         if thread.name == "headroom-warm-up":
             thread.join(30)
     assert _load.cache_info().currsize >= len(SPECS)
     assert all(_load(name) is not None for name in SPECS)
+    names = {thread.name for thread in threading.enumerate()}
+    assert sum(name.startswith("headroom_") for name in names) == workers.WORKERS

@@ -8,7 +8,6 @@ route may return a draft whose ``check`` is still to run (:func:`.base.settle`).
 from __future__ import annotations
 
 import logging
-import threading
 from functools import cache
 from importlib import import_module
 from typing import cast
@@ -16,7 +15,7 @@ from typing import cast
 from headroom.compressors.base import Compressed, Compressor, Omission, settle
 from headroom.kinds import Kind
 
-__all__ = ["ROUTES", "Compressed", "Compressor", "Omission", "compressor_for", "settle", "warm_up"]
+__all__ = ["ROUTES", "Compressed", "Compressor", "Omission", "compressor_for", "load_all", "settle"]
 
 ROUTES: dict[Kind, str] = {
     Kind.JSON: "headroom.compressors.json:compress",
@@ -39,34 +38,16 @@ def compressor_for(kind: Kind) -> Compressor:
     return cast(Compressor, getattr(import_module(module), name))
 
 
-_warming = threading.Lock()
-_warmed = False
-
-
-def warm_up(background: bool = True) -> None:
-    """Import every compressor and load the tree-sitter grammars, so the first output
-    of each kind does not pay for it (a few ms each; trafilatura is left to its first
-    page: importing it has side effects such as warnings about optional packages).
-    ``compress()`` starts this on a background thread at its first call; only the
-    first call of this function does anything."""
-    global _warmed
-    with _warming:
-        if _warmed:
-            return
-        _warmed = True
-    if background:
-        threading.Thread(target=_warm, name="headroom-warm-up", daemon=True).start()
-    else:
-        _warm()
-
-
-def _warm() -> None:
+def load_all() -> None:
+    """Import every compressor and load the tree-sitter grammars now (what the first
+    output of each kind would otherwise pay: a few ms each). trafilatura is left to its
+    first page: importing it has side effects such as warnings about optional packages."""
     log = logging.getLogger("headroom")
     for kind in ROUTES:
         try:
             compressor_for(kind)
         except Exception:  # a missing extra: that kind falls back when it is used
-            log.debug("headroom: warm-up could not load the %s compressor", kind.value, exc_info=True)
-    from headroom.compressors.code.languages import load_all
+            log.debug("headroom: could not load the %s compressor", kind.value, exc_info=True)
+    from headroom.compressors.code.languages import load_all as load_grammars
 
-    load_all()
+    load_grammars()
