@@ -166,3 +166,37 @@ def test_warm_up_loads_every_grammar_and_starts_the_workers() -> None:
     assert all(_load(name) is not None for name in SPECS)
     names = {thread.name for thread in threading.enumerate()}
     assert sum(name.startswith("headroom_") for name in names) == workers.WORKERS
+
+
+def test_concurrent_calls_share_the_workers_and_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Callers on many threads (a server): jobs beyond the idle workers run inline, and
+    every call gives the bytes a lone call gives."""
+    import headroom.pipeline as pipeline
+
+    source = Path(pipeline.__file__).read_text()
+    read = "\n".join(f"{i:6d}\t{line}" for i, line in enumerate((source * 2).split("\n"), 1))
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": "How are units counted?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "read", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": read},
+    ]
+    monkeypatch.setattr(workers, "WORKERS", 2)
+    alone = compress(copy.deepcopy(messages), "gpt-4o").messages
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            results.append(compress(copy.deepcopy(messages), "gpt-4o").messages)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and len(results) == 8
+    assert all(r == alone for r in results)
+    assert alone[2]["content"] != read and workers._busy == 0
