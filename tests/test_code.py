@@ -185,6 +185,20 @@ def test_router_language_confusion_is_repaired(monkeypatch: pytest.MonkeyPatch) 
     assert restore(comp) == TYPESCRIPT
 
 
+def test_a_small_file_the_router_misnames_is_parsed_in_its_own_language() -> None:
+    """A short JavaScript file the router calls Java parses in Java with only a few
+    errors; the Java tree's function extents would cut a closing brace, and the gate,
+    counting Java errors, would not notice. A small file tries every grammar."""
+    snippet = ("'use strict';\n\nclass Load {\n  load(x) {\n  for (let i = 0; i < 3; i++) {\n    call(i, '}');\n"
+               "  }\n  }\n}\n\nclass Load {\n  load(x) {\n  if (x) {\n    return { a: 1, b: [1, 2] };\n  }\n"
+               "  for (let i = 0; i < 3; i++) {\n    call(i, '}');\n  }\n  }\n}\n")
+    assert code.language_of(snippet) == "java"  # the confusion this guards against
+    comp = compress(snippet, "", Config(options={"code": {"min_tokens": 20, "min_saving": 0.0}}))
+    assert comp.strategy == "code:skeleton"
+    assert _errors("javascript", snippet) == 0 and _errors("javascript", comp.text) == 0
+    assert restore(comp) == snippet
+
+
 def test_input_with_syntax_errors_gets_no_new_ones() -> None:
     broken = PYTHON.replace("rv = float(value)", "rv = float(value))", 1)
     before = _errors("python", broken)

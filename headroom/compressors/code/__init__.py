@@ -118,16 +118,17 @@ SAMPLE_BYTES = 8192
 def _parse(source: Source, gram: Grammar) -> tuple[Grammar, Any, Any]:
     """(grammar, parser, tree) for the file. A parse with errors may mean the router
     named the wrong language: its close relatives (JavaScript, TypeScript, TSX) are tried
-    on a sample, and when the errors are too many for the file to be in this language at
-    all, every other grammar too (a foreign grammar's error recovery is slow, so not
-    otherwise). The grammar with the fewest errors wins."""
+    on a sample, and every other grammar too when the file is small (the router's guess
+    rests on few lines) or the errors are too many for it to be in this language at all
+    (a foreign grammar's error recovery is slow on a large sample, so not otherwise). The
+    grammar with the fewest errors wins."""
     parser = gram.parser()
     tree = parser.parse(source.src)
     if not tree.root_node.has_error:
         return gram, parser, tree
     errors = syntax_errors(tree)
     names = list(_ALTERNATIVES.get(gram.spec.name, ()))
-    if _foreign(errors, source):
+    if _foreign(errors, source) or len(source.src) <= SAMPLE_BYTES:  # a small file is cheap to try
         names += [guess_language(source.text), *SPECS]
     names = [name for name in dict.fromkeys(names) if name != gram.spec.name]
     if not names:
