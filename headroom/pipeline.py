@@ -78,7 +78,6 @@ def compress(
         msgs = list(hooks.pre_compress(msgs, HookContext(model, fmt, cfg)))
         module.validate(msgs)
 
-    warm_up()  # once per process, on a background thread
     counter = Counter(model)
     out = list(msgs)
     records: list[UnitRecord] = []
@@ -126,6 +125,7 @@ def compress(
                             cache=aligned.report if cfg.cache_align != "off" else None, budget=budget_report)
     if hooks is not None:
         hooks.post_compress(CompressEvent(model, result, (time.perf_counter() - started) * 1000))
+    warm_up()  # once per process, on a background thread, after the first call's own work
     return result
 
 

@@ -1,5 +1,5 @@
-"""What the first ``compress()`` call starts on a background thread, so that no later call
-pays for it: every compressor imported, the tree-sitter grammars loaded, and the worker
+"""What the first ``compress()`` call starts on a background thread as it returns, so that
+no later call pays for it: every compressor imported, the tree-sitter grammars loaded, and the worker
 threads of :mod:`headroom.workers` started (a thread created during a call would take the
 GIL from the caller before it gets to count anything)."""
 
