@@ -19,6 +19,11 @@ _LINE = re.compile(r"\n( *\d+(?:\t|→|\| |: ))?")
 _MIN_SHARE = 0.9
 
 
+def prefix_number(prefix: str) -> int:
+    """The line number in a prefix ``split_numbered`` returned (``"   12\t"`` -> 12)."""
+    return int(prefix.strip(" \t→|:"))
+
+
 def split_numbered(text: str) -> tuple[list[str], list[str]] | None:
     """``(prefixes, lines)`` when ``text`` is a numbered file read, else ``None``.
 
@@ -27,7 +32,7 @@ def split_numbered(text: str) -> tuple[list[str], list[str]] | None:
     """
     parts = _LINE.split("\n" + text)
     found = parts[1::2]
-    numbers = [int(p.rstrip("\t→|: ")) for p in found if p is not None]
+    numbers = [prefix_number(p) for p in found if p is not None]
     if len(numbers) < 3:
         return None
     if all(map(lt, numbers, islice(numbers, 1, None))):  # the usual case: every prefix counts

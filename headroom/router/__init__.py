@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from headroom.compressors.numbered import split_numbered
+from headroom.compressors.numbered import prefix_number, split_numbered
 from headroom.kinds import Detection, Kind
 from headroom.router.prose import _code_or_prose
 from headroom.router.sample import _HEAD_LINES, _NUMBERED, _jumps, _sample
@@ -34,7 +34,7 @@ def detect(text: str) -> Detection:
     if numbered is None:
         return _classify(text, lines, whole, last)
     prefixes, body = numbered
-    if _jumps([int(p.strip(" \t→|:")) for p in prefixes if p]):
+    if _jumps([prefix_number(p) for p in prefixes if p]):
         return Detection(Kind.SEARCH)  # `grep -n PATTERN FILE`: hits, not a file read
     inner = _classify("\n".join(body), body, whole and len(head) == len(lines), last)
     return Detection(inner.kind, inner.language, numbered=True)
