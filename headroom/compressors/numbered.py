@@ -32,12 +32,15 @@ def split_numbered(text: str) -> tuple[list[str], list[str]] | None:
     """
     parts = _LINE.split("\n" + text)
     found = parts[1::2]
-    numbers = [prefix_number(p) for p in found if p is not None]
+    try:  # int() takes `cat -n`'s "   12\t" as it is: the common case, parsed in C
+        numbers = list(map(int, filter(None, found)))
+    except (TypeError, ValueError):
+        numbers = [prefix_number(p) for p in found if p is not None]
     if len(numbers) < 3:
         return None
     if all(map(lt, numbers, islice(numbers, 1, None))):  # the usual case: every prefix counts
         lines = len(found)
-        if len(numbers) < _MIN_SHARE * (lines - text.split("\n").count("")):
+        if len(numbers) < _MIN_SHARE * lines and len(numbers) < _MIN_SHARE * (lines - text.split("\n").count("")):
             return None
         return [p or "" for p in found], parts[2::2]
     return _split_increasing(text.split("\n"))

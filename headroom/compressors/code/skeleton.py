@@ -241,7 +241,7 @@ def analyze(grammar: Grammar, tree: Any, source: Source) -> Skeleton:
     for node, body, first, last in _functions(grammar, caps, source):
         name, owner, decl = names.of(node)
         doc = python_doc(body, source) if spec.indented else None
-        lead = body.named_child(0)  # the first statement sets the indentation (comments may not)
+        lead = body.named_child(0) if body.named_child_count else None  # the first statement sets the indentation
         while lead is not None and (lead.start_point.row < first or lead.type in spec.comments):
             lead = lead.next_named_sibling
         row = lead.start_point.row if lead is not None and lead.start_point.row <= last else first

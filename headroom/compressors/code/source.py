@@ -8,6 +8,7 @@ keywords are ASCII, which is all the searches look for).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
@@ -47,6 +48,10 @@ class Source:
     def size(self, first: int, last: int) -> int:
         """Bytes of rows ``first..last`` (inclusive) with their newlines."""
         return self.starts[last + 1] - self.starts[first]
+
+    def row_at(self, offset: int) -> int:
+        """The row holding byte ``offset``."""
+        return bisect_right(self.starts, offset) - 1
 
     def indent(self, row: int) -> str:
         line = self.lines[row]

@@ -1,0 +1,203 @@
+"""Function bodies blanked before the parse: which spans are blanked, that a wrong guess
+is caught, and that the skeleton is byte for byte the one a parse of the whole file gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_code_property import js_function
+from test_code_samples import SAMPLES, restore
+
+import headroom.compressors.code as code
+from headroom.compressors.code import compress, syntax_errors
+from headroom.compressors.code.blanking import blank, body_spans
+from headroom.compressors.code.languages import grammar
+from headroom.compressors.code.source import Source
+from headroom.config import Config
+
+SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+CFG = Config(options={"code": {"min_tokens": 50, "min_saving": 0.0}})
+
+GO = """package demo
+
+import "fmt"
+
+// Config holds the settings
+// of one run.
+type Config struct {
+	Name    string
+	Retries int
+}
+
+func (c *Config) Load(path string) (int, error) {
+	n := 0
+Loop:
+	for i := 0; i < c.Retries; i++ {
+		if i > 1 {
+			break Loop
+		}
+		n++
+	}
+	return n, nil
+}
+
+func multi(
+	a int,
+	b int,
+) error {
+	fmt.Println(a, b)
+	fmt.Println(b, a)
+	return nil
+}
+"""
+
+RAW = """
+func raw() string {
+	x := 1
+	y := 2
+	return `
+}
+` + fmt.Sprint(x, y)
+}
+"""
+
+
+COMMENTED = """
+/*
+func commented() {
+	x := 1
+	y := 2
+	z := 3
+}
+*/
+"""
+
+
+def _rows(text: str) -> list[tuple[int, int]]:
+    source = Source.of(text)
+    assert source is not None
+    return [(source.row_at(start), source.row_at(end) - 1) for start, end in body_spans(source.view, 1000)]
+
+
+def _errors(lang: str, text: str) -> int:
+    gram = grammar(lang)
+    assert gram is not None
+    return syntax_errors(gram.parser().parse(text.encode()))
+
+
+def test_only_function_bodies_are_blanked() -> None:
+    lines = GO.split("\n")
+    assert _rows(GO) == [(lines.index("\tn := 0"), lines.index("\treturn n, nil")),
+                         (lines.index("\tfmt.Println(a, b)"), lines.index("\treturn nil"))]
+    blanked = blank(GO.encode(), body_spans(GO, 1000)).decode()
+    assert len(blanked) == len(GO) and blanked.count("\n") == GO.count("\n")
+    assert "type Config struct {\n\tName    string" in blanked and "break Loop" not in blanked
+    java = ("class A {\n    A() {\n        int a = 1;\n        int b = 2;\n        int c = 3;\n    }\n"
+            "    // void f() {\n    static int f(int x) throws E {\n        if (x > 0) {\n            x--;\n"
+            "            x--;\n        }\n        return x;\n    }\n}\n")
+    assert _rows(java) == [(2, 4), (8, 12)]  # not the class, the comment or the `if`
+
+
+def test_a_body_that_opens_a_string_it_does_not_close_is_not_blanked() -> None:
+    """raw()'s "closing line" is inside its raw string: blanking up to it would parse."""
+    assert _rows(GO + RAW) == _rows(GO)
+
+
+def test_a_wrong_guess_falls_back_to_the_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = GO + COMMENTED  # looks like a function, but it is in a comment
+    source = Source.of(text)
+    gram = grammar("go")
+    assert source is not None and gram is not None
+    assert len(body_spans(source.view, 1000)) == 3
+    assert code._blanked(source, gram) is None  # the third span is no function's body
+    comp = compress(text, "", CFG)
+    assert comp.strategy == "code:skeleton" and restore(comp) == text and _errors("go", comp.text) == 0
+    assert comp.text == _unblanked(monkeypatch, text, "").text
+
+
+def _unblanked(monkeypatch: pytest.MonkeyPatch, text: str, question: str) -> Any:
+    with monkeypatch.context() as m:
+        m.setattr(code, "body_spans", lambda view, max_lines: [])
+        return compress(text, question, CFG)
+
+
+@pytest.mark.parametrize("lang", sorted(set(SAMPLES) - {"python"}))
+@pytest.mark.parametrize("question", ["", "how does the retry backoff handle a signed cookie?"])
+def test_same_skeleton_as_a_parse_of_the_whole_file(monkeypatch: pytest.MonkeyPatch, lang: str,
+                                                    question: str) -> None:
+    text = SAMPLES[lang]
+    used: list[bool] = []
+    real = code._blanked
+
+    def spy(source: Source, gram: Any) -> Any:
+        parsed = real(source, gram)
+        used.append(parsed is not None)
+        return parsed
+
+    monkeypatch.setattr(code, "_blanked", spy)
+    comp = compress(text, question, CFG)
+    assert used == [True]
+    plain = _unblanked(monkeypatch, text, question)
+    assert (comp.text, comp.strategy, comp.omissions) == (plain.text, plain.strategy, plain.omissions)
+
+
+def test_a_kept_body_with_an_error_the_blanked_parse_missed() -> None:
+    """The blanked parse sees no error in a body; the question keeps that body, so the
+    output shows the error: the gate must compare with the input's real errors."""
+    more = "".join(f"\nfunc step{i}(x int) int {{\n\ty := x * {i}\n\tfmt.Println(y)\n\tfmt.Println(y, x)\n"
+                   f"\tfmt.Println(x, y, x)\n\treturn y + 1\n}}\n" for i in range(6))
+    broken = (GO + more).replace("\t\tn++\n", "\t\tn++ +\n")
+    assert _errors("go", broken) > 0
+    comp = compress(broken, "how does Load count the retries?", CFG)
+    assert comp.strategy == "code:skeleton" and "n++ +" in comp.text
+    assert _errors("go", comp.text) <= _errors("go", broken) and restore(comp) == broken
+
+
+#: Top-level Go declarations; the raw string and the comment hold what looks like a function.
+GO_SHAPES = {
+    "func": "func f{k}(a int) string {{\n{inner}\n\treturn x\n}}",
+    "method": "// T{k} does things.\nfunc (t *T) M{k}() {{\n{inner}\n}}",
+    "struct": "type T{k} struct {{\n\tA int\n\tB string\n\tC func() {{\n\t}}\n}}",
+    "raw": "func r{k}() string {{\n{inner}\n\treturn `\n}}\nfunc fake() {{\n`\n}}",
+    "label": "func l{k}() {{\n{inner}\nOut:\n\tfor {{\n\t\tbreak Out\n\t}}\n}}",
+    "comment": "/*\nfunc commented{k}() {{\n\tx := 1\n\ty := 2\n\tz := 3\n}}\n*/",
+    "multi": "func m{k}(\n\ta int,\n) error {{\n{inner}\n\treturn nil\n}}",
+    "closure": "var c{k} = func() {{\n{inner}\n}}",
+}
+
+
+@st.composite
+def go_file(draw: st.DrawFn) -> str:
+    parts = ["package gen", 'import "fmt"']
+    for k in range(draw(st.integers(2, 7))):
+        kind = draw(st.sampled_from(sorted(GO_SHAPES)))
+        body = draw(st.lists(st.sampled_from([
+            "\tx := fmt.Sprint(\"}\")", "\tif x != \"\" {\n\t\tx = x + \"{\"\n\t}", "\t// a { comment",
+            "\tfor i := 0; i < 3; i++ {\n\t\tx += fmt.Sprint(i)\n\t}", "", "\ty := []int{\n\t\t1,\n\t}"]),
+            min_size=2, max_size=6))
+        inner = "\n".join(["\tx := \"\"", *body, "\t_ = x"])
+        parts.append(GO_SHAPES[kind].format(k=k, inner=inner))
+    return "\n\n".join(parts) + "\n"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=SLOW_OK)
+@given(go_file(), st.sampled_from(["", "what does M3 return?", "where is the label Out used?"]))
+def test_generated_go_skeleton_matches_the_whole_parse(monkeypatch: pytest.MonkeyPatch, text: str,
+                                                       question: str) -> None:
+    comp = compress(text, question, CFG)
+    plain = _unblanked(monkeypatch, text, question)
+    assert (comp.text, comp.strategy) == (plain.text, plain.strategy)
+    assert _errors("go", comp.text) <= _errors("go", text) and restore(comp) == text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=SLOW_OK)
+@given(st.lists(js_function(), min_size=2, max_size=8), st.sampled_from(["", "what does load return?"]))
+def test_generated_javascript_skeleton_matches_the_whole_parse(monkeypatch: pytest.MonkeyPatch, functions: list[str],
+                                                               question: str) -> None:
+    text = "'use strict';\n\n" + "\n\n".join(functions) + "\n"
+    comp = compress(text, question, CFG)
+    plain = _unblanked(monkeypatch, text, question)
+    assert (comp.text, comp.strategy) == (plain.text, plain.strategy)
