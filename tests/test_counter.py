@@ -157,15 +157,27 @@ def test_offloaded_compression_gives_the_same_bytes(monkeypatch: pytest.MonkeyPa
     assert threaded.tokens_after < threaded.tokens_before
 
 
-def test_warm_up_loads_every_grammar_and_starts_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warm_up_loads_every_grammar_starts_the_workers_and_grows_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     import headroom.warmup as warmup
 
     for thread in threading.enumerate():  # the one compress() may have started
         if thread.name == "headroom-warm-up":
             thread.join(30)
+    import headroom.pipeline as pipeline
+
+    results: list[Any] = []
+    real = pipeline.compress
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        results.append(real(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(pipeline, "compress", spy)
     monkeypatch.setattr(warmup, "_done", False)
     warm_up(background=False)
     assert all(_load(name) is not None for name in SPECS)
+    [primer] = results  # one large file read, compressed like any other
+    assert primer.tokens_before > 15_000 and [u.strategy for u in primer.units] == ["code:skeleton"]
     names = {thread.name for thread in threading.enumerate()}
     assert sum(name.startswith("headroom_") for name in names) >= workers.WORKERS
 

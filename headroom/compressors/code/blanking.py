@@ -35,7 +35,8 @@ MIN_LINES = 3
 _HEADER = re.compile(
     r"([ \t]*)(?![ \t}\]/*]|(?:if|for|foreach|while|switch|catch|with|else|do|try|return|match|loop|class|"
     r"interface|enum|record|struct|impl|trait|namespace|module|new|throw|synchronized|select)\b)"
-    r"(?:(?!\bnew\b)[^\n])*\)(?:[^(){};=\n]|=>)*\{[ \t]*\r?$")
+    r"[^\n]*\)(?:[^(){};=\n]|=>)*\{[ \t]*\r?$")
+_NEW = re.compile(r"\bnew\b")
 #: The end of a line that ends in ``{``.
 _OPEN = re.compile(r"\{[ \t]*\r?\n")
 _BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
@@ -64,7 +65,7 @@ def body_spans(view: str, max_lines: int) -> list[tuple[int, int]]:
         pos = found.end()
         line_start = view.rfind("\n", 0, found.start()) + 1
         header = _HEADER.match(view, line_start, found.end() - 1)
-        if header is None:
+        if header is None or _NEW.search(view, line_start, found.start()):
             continue
         stop, close = _end_patterns(header.group(1))
         end = stop.search(view, found.end() - 1)

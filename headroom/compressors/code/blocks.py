@@ -21,6 +21,7 @@ MIN_TABLE_BYTES = 1200
 
 _LINE_COMMENT = re.compile(r"^\s*(//[/!]?|#)")
 _ALNUM = re.compile(rb"[A-Za-z0-9]")
+_SPACE = " \t\r\n\x0b\x0c"  # what bytes.strip() strips
 
 #: Python docstring pieces: (first row, last row, opening quotes, summary line, closing quotes).
 Doc = tuple[int, int, str, "str | None", str]
@@ -100,25 +101,27 @@ def python_doc(block: Any, source: Source) -> Doc | None:
 
 def comment_blocks(nodes: list[Any], source: Source, bodies: Bodies, comment: str) -> list[Block]:
     """Runs of whole-line comments outside function bodies, trimmed to their first line."""
-    raw, starts = source.raw, source.starts
+    view, starts = source.view, source.starts
+    body_starts, body_ends = bodies.starts, bodies.ends
     groups: list[list[tuple[int, int, bool]]] = []
     last_byte = -1
-    for sb, eb in sorted({(n.start_byte, n.end_byte) for n in nodes}):
+    for sb, eb in sorted({n.byte_range for n in nodes}):
         if sb < last_byte:
             continue
         last_byte = eb
         sr = bisect_right(starts, sb) - 1
-        if bodies.inside(sr):
+        k = bisect_right(body_starts, sr) - 1
+        if k >= 0 and sr <= body_ends[k]:
+            continue  # inside a function body
+        er = bisect_right(starts, eb - 1, sr) - 1  # a line comment may end with its newline
+        if view[starts[sr]:sb].strip(_SPACE) or view[eb:starts[er + 1]].strip(_SPACE):
             continue
-        er = bisect_right(starts, eb - 1) - 1  # a line comment may end with its newline
-        sc, ec = sb - starts[sr], eb - starts[er]
-        if raw[sr][:sc].strip() or raw[er][ec:].strip():
-            continue
-        is_block = raw[sr][sc:sc + 2] == b"/*"
+        is_block = view.startswith("/*", sb)
         if groups and groups[-1][-1][1] + 1 == sr:
             groups[-1].append((sr, er, is_block))
         else:
             groups.append([(sr, er, is_block)])
+    raw = source.raw
     out: list[Block] = []
     for group in groups:
         start, end = group[0][0], group[-1][1]
