@@ -6,8 +6,8 @@ of long literal tables become one marker line each, in the language's comment sy
 naming how many lines went (and what a body calls), with the ref that retrieves exactly
 those lines. The result is parsed again: if it has syntax errors the input did not
 have, the input is returned unchanged (``code:invalid-fallback``). Where the text shows
-where function bodies are, they are blanked before the first parse
-(:mod:`~headroom.compressors.code.blanking`): the skeleton is the same, the parse cheaper.
+where function bodies are, the first parse leaves them out
+(:mod:`~headroom.compressors.code.bodies`): the skeleton is the same, the parse cheaper.
 
 Languages with a tree-sitter grammar wheel (Python, JavaScript, TypeScript/TSX, Go,
 Rust, Java) get the skeleton; anything else, or a missing ``[code]`` extra, gets the
@@ -20,7 +20,7 @@ from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
 from headroom.compressors.base import Compressed, settle
-from headroom.compressors.code.blanking import blank, body_spans
+from headroom.compressors.code.bodies import body_spans
 from headroom.compressors.code.languages import SPECS, Grammar, grammar, guess_language
 from headroom.compressors.code.relevance import CALL_SCAN_BYTES, Candidate, Hits, calls_in, select
 from headroom.compressors.code.render import (
@@ -163,7 +163,7 @@ def _foreign(errors: int, source: Source) -> bool:
 def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> Compressed:
     text = source.text
     spans: list[tuple[int, int]] = []
-    parsed = _blanked(source, gram)
+    parsed = _without_bodies(source, gram)
     if parsed is None:
         gram, parser, tree = _parse(source, gram)
         if tree.root_node.has_error and _foreign(syntax_errors(tree), source):
@@ -192,10 +192,10 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
     return Compressed(out, "code:skeleton", omissions, check)
 
 
-def _blanked(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, list[tuple[int, int]]] | None:
-    """(parser, tree, skeleton, blanked spans) from a parse with the function bodies
-    blanked (:mod:`~headroom.compressors.code.blanking`), or ``None`` when there is
-    nothing to blank or the guess at the bodies was not borne out: the parse has errors,
+def _without_bodies(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, list[tuple[int, int]]] | None:
+    """(parser for the output, tree, skeleton, spans left out) from a parse without the
+    function bodies (:mod:`~headroom.compressors.code.bodies`), or ``None`` when there
+    is nothing to leave out or the guess at the bodies was not borne out: the parse has errors,
     or a span is not (inside) the body of a function the skeleton found."""
     if gram.spec.indented:
         return None
@@ -203,7 +203,8 @@ def _blanked(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, list[tu
     if not spans:
         return None
     parser = gram.parser()
-    tree = parser.parse(blank(source.src, spans))
+    parser.included_ranges = _outside(source, spans)
+    tree = parser.parse(source.src)
     if tree.root_node.has_error:
         return None
     skel = analyze(gram, tree, source)
@@ -213,7 +214,22 @@ def _blanked(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, list[tu
         k = bisect_right(firsts, first) - 1
         if k < 0 or skel.funcs[k].last < last:
             return None
-    return parser, tree, skel, spans
+    return gram.parser(), tree, skel, spans  # the output is parsed whole
+
+
+def _outside(source: Source, spans: list[tuple[int, int]]) -> list[Any]:
+    """The ranges of the file between the spans (each span starts and ends a line)."""
+    from tree_sitter import Point, Range
+
+    out: list[Any] = []
+    pos, row = 0, 0
+    for start, end in spans:
+        first = source.row_at(start)
+        out.append(Range(Point(row, 0), Point(first, 0), pos, start))
+        pos, row = end, source.row_at(end)
+    last = len(source.raw) - 1
+    out.append(Range(Point(row, 0), Point(last, len(source.raw[last])), pos, len(source.src)))
+    return out
 
 
 def _candidates(source: Source, skel: Skeleton, keywords: frozenset[str]) -> list[Candidate]:
@@ -263,11 +279,11 @@ def _edits(source: Source, skel: Skeleton, cands: list[Candidate], kept: set[int
 
 
 def _new_errors(parser: Any, tree: Any, source: Source, out: str, applied: list[tuple[Edit, str]],
-                indented: bool, blanked: list[tuple[int, int]]) -> bool:
+                indented: bool, left_out: list[tuple[int, int]]) -> bool:
     """True when ``out`` parses with more errors than the input. When most of the file
     stays, the input's tree is edited to match and re-parsed incrementally (unchanged
     subtrees are reused); more errors than before are confirmed with a fresh parse (and,
-    when ``tree`` is of the text with ``blanked`` spans, a parse of the input itself)."""
+    when ``tree`` left the ``left_out`` spans out, a parse of the input itself)."""
     from tree_sitter import Point
 
     before = syntax_errors(tree)
@@ -276,10 +292,10 @@ def _new_errors(parser: Any, tree: Any, source: Source, out: str, applied: list[
         after = parser.parse(data)  # cheaper than re-lexing every edit (Python's indentation)
         if not after.root_node.has_error or syntax_errors(after) <= before:
             return False
-        return syntax_errors(after) > _errors_in_input(parser, source, before, blanked)
+        return syntax_errors(after) > _errors_in_input(parser, source, before, left_out)
     starts, raw = source.starts, source.raw
     firsts = [e.first for e, _ in applied]
-    for start, end in blanked:  # bodies kept: their text is back where the blanks were
+    for start, end in left_out:  # bodies kept: parsed now, left out before
         first, last = source.row_at(start), source.row_at(end) - 1
         k = bisect_right(firsts, first) - 1
         if k < 0 or applied[k][0].last < last:
@@ -292,9 +308,9 @@ def _new_errors(parser: Any, tree: Any, source: Source, out: str, applied: list[
     after = parser.parse(data, tree)
     if not after.root_node.has_error or syntax_errors(after) <= before:
         return False
-    return syntax_errors(parser.parse(data)) > _errors_in_input(parser, source, before, blanked)
+    return syntax_errors(parser.parse(data)) > _errors_in_input(parser, source, before, left_out)
 
 
-def _errors_in_input(parser: Any, source: Source, counted: int, blanked: list[tuple[int, int]]) -> int:
-    """The input's syntax errors: ``counted`` unless that count was of a blanked text."""
-    return syntax_errors(parser.parse(source.src)) if blanked else counted
+def _errors_in_input(parser: Any, source: Source, counted: int, left_out: list[tuple[int, int]]) -> int:
+    """The input's syntax errors: ``counted`` unless that count left spans out."""
+    return syntax_errors(parser.parse(source.src)) if left_out else counted

@@ -1,5 +1,6 @@
-"""Function bodies blanked before the parse: which spans are blanked, that a wrong guess
-is caught, and that the skeleton is byte for byte the one a parse of the whole file gives."""
+"""Function bodies left out of the first parse: which spans are left out, that a wrong
+guess is caught, and that the skeleton is byte for byte the one a parse of the whole file
+gives."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from test_code_samples import SAMPLES, restore
 
 import headroom.compressors.code as code
 from headroom.compressors.code import compress, syntax_errors
-from headroom.compressors.code.blanking import blank, body_spans
+from headroom.compressors.code.bodies import body_spans
 from headroom.compressors.code.languages import grammar
 from headroom.compressors.code.source import Source
 from headroom.config import Config
@@ -88,21 +89,25 @@ def _errors(lang: str, text: str) -> int:
     return syntax_errors(gram.parser().parse(text.encode()))
 
 
-def test_only_function_bodies_are_blanked() -> None:
+def test_only_function_bodies_are_left_out() -> None:
     lines = GO.split("\n")
     assert _rows(GO) == [(lines.index("\tn := 0"), lines.index("\treturn n, nil")),
                          (lines.index("\tfmt.Println(a, b)"), lines.index("\treturn nil"))]
-    blanked = blank(GO.encode(), body_spans(GO, 1000)).decode()
-    assert len(blanked) == len(GO) and blanked.count("\n") == GO.count("\n")
-    assert "type Config struct {\n\tName    string" in blanked and "break Loop" not in blanked
+    source = Source.of(GO)
+    gram = grammar("go")
+    assert source is not None and gram is not None
+    parsed = code._without_bodies(source, gram)
+    assert parsed is not None
+    root = parsed[1].root_node  # the struct's fields are in the tree, Load's statements are not
+    assert "field_declaration_list" in str(root) and "labeled_statement" not in str(root)
     java = ("class A {\n    A() {\n        int a = 1;\n        int b = 2;\n        int c = 3;\n    }\n"
             "    // void f() {\n    static int f(int x) throws E {\n        if (x > 0) {\n            x--;\n"
             "            x--;\n        }\n        return x;\n    }\n}\n")
     assert _rows(java) == [(2, 4), (8, 12)]  # not the class, the comment or the `if`
 
 
-def test_a_body_that_opens_a_string_it_does_not_close_is_not_blanked() -> None:
-    """raw()'s "closing line" is inside its raw string: blanking up to it would parse."""
+def test_a_body_that_opens_a_string_it_does_not_close_stays_in() -> None:
+    """raw()'s "closing line" is inside its raw string: leaving it out up to there would parse."""
     assert _rows(GO + RAW) == _rows(GO)
 
 
@@ -112,13 +117,13 @@ def test_a_wrong_guess_falls_back_to_the_whole_parse(monkeypatch: pytest.MonkeyP
     gram = grammar("go")
     assert source is not None and gram is not None
     assert len(body_spans(source.view, 1000)) == 3
-    assert code._blanked(source, gram) is None  # the third span is no function's body
+    assert code._without_bodies(source, gram) is None  # the third span is no function's body
     comp = compress(text, "", CFG)
     assert comp.strategy == "code:skeleton" and restore(comp) == text and _errors("go", comp.text) == 0
-    assert comp.text == _unblanked(monkeypatch, text, "").text
+    assert comp.text == _whole_parse(monkeypatch, text, "").text
 
 
-def _unblanked(monkeypatch: pytest.MonkeyPatch, text: str, question: str) -> Any:
+def _whole_parse(monkeypatch: pytest.MonkeyPatch, text: str, question: str) -> Any:
     with monkeypatch.context() as m:
         m.setattr(code, "body_spans", lambda view, max_lines: [])
         return compress(text, question, CFG)
@@ -130,22 +135,22 @@ def test_same_skeleton_as_a_parse_of_the_whole_file(monkeypatch: pytest.MonkeyPa
                                                     question: str) -> None:
     text = SAMPLES[lang]
     used: list[bool] = []
-    real = code._blanked
+    real = code._without_bodies
 
     def spy(source: Source, gram: Any) -> Any:
         parsed = real(source, gram)
         used.append(parsed is not None)
         return parsed
 
-    monkeypatch.setattr(code, "_blanked", spy)
+    monkeypatch.setattr(code, "_without_bodies", spy)
     comp = compress(text, question, CFG)
     assert used == [True]
-    plain = _unblanked(monkeypatch, text, question)
+    plain = _whole_parse(monkeypatch, text, question)
     assert (comp.text, comp.strategy, comp.omissions) == (plain.text, plain.strategy, plain.omissions)
 
 
-def test_a_kept_body_with_an_error_the_blanked_parse_missed() -> None:
-    """The blanked parse sees no error in a body; the question keeps that body, so the
+def test_a_kept_body_with_an_error_the_first_parse_missed() -> None:
+    """The first parse sees no error in a body it left out; the question keeps that body, so the
     output shows the error: the gate must compare with the input's real errors."""
     more = "".join(f"\nfunc step{i}(x int) int {{\n\ty := x * {i}\n\tfmt.Println(y)\n\tfmt.Println(y, x)\n"
                    f"\tfmt.Println(x, y, x)\n\treturn y + 1\n}}\n" for i in range(6))
@@ -188,7 +193,7 @@ def go_file(draw: st.DrawFn) -> str:
 def test_generated_go_skeleton_matches_the_whole_parse(monkeypatch: pytest.MonkeyPatch, text: str,
                                                        question: str) -> None:
     comp = compress(text, question, CFG)
-    plain = _unblanked(monkeypatch, text, question)
+    plain = _whole_parse(monkeypatch, text, question)
     assert (comp.text, comp.strategy) == (plain.text, plain.strategy)
     assert _errors("go", comp.text) <= _errors("go", text) and restore(comp) == text
 
@@ -199,5 +204,5 @@ def test_generated_javascript_skeleton_matches_the_whole_parse(monkeypatch: pyte
                                                                question: str) -> None:
     text = "'use strict';\n\n" + "\n\n".join(functions) + "\n"
     comp = compress(text, question, CFG)
-    plain = _unblanked(monkeypatch, text, question)
+    plain = _whole_parse(monkeypatch, text, question)
     assert (comp.text, comp.strategy) == (plain.text, plain.strategy)

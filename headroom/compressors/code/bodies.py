@@ -1,21 +1,20 @@
-"""Function bodies blanked out before parsing, so a parse costs about what the skeleton
+"""Function bodies left out of the first parse, so it costs about what the skeleton
 costs, not what the file does.
 
 Most of a source file is function bodies, and most of the parser's time goes into their
 statements, which the skeleton then drops. In formatted brace-language code a function
 body is recognisable from the text alone: a header line ending in ``{`` whose last
 parenthesis closes a parameter list, every following line indented deeper (or blank),
-and a closing line at the header's indentation that starts with ``}``. Replacing every
-byte between header and closing line by a space (line breaks kept) leaves each byte
-offset and row where it was, so the tree of the blanked text describes the original
-file everywhere outside the blanked spans.
+and a closing line at the header's indentation that starts with ``}``. The parser is
+given the file minus those lines (tree-sitter's included ranges): byte offsets and rows
+stay those of the file, and the tree describes it everywhere outside the spans.
 
 A closing line inside a string or comment (a raw string holding ``}`` and ``func f() {``
-lines) would make a wrong guess that still parses, so a body is blanked only when the
+lines) would make a wrong guess that still parses, so a body is left out only when the
 quotes, backticks and block comments opened inside it are closed there too. The text is
-still only a guess: the caller keeps the blanked parse only when it has no syntax errors
-and every span turns out to be the body of a function the skeleton found (or to lie
-inside one); otherwise it parses the file as it is.
+still only a guess: the caller keeps the parse only when it has no syntax errors and
+every span turns out to be the body of a function the skeleton found (or to lie inside
+one); otherwise it parses the whole file.
 """
 
 from __future__ import annotations
@@ -23,9 +22,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = ["blank", "body_spans"]
+__all__ = ["body_spans"]
 
-#: Bodies with fewer lines than this are left in (blanking them would save nothing).
+#: Bodies with fewer lines than this are left in (leaving them out would save nothing).
 MIN_LINES = 3
 
 #: A line that can open a function body: its indentation, then anything but a comment, a
@@ -39,7 +38,6 @@ _HEADER = re.compile(
 _NEW = re.compile(r"\bnew\b")
 #: The end of a line that ends in ``{``.
 _OPEN = re.compile(r"\{[ \t]*\r?\n")
-_BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
 
 
 @cache
@@ -84,15 +82,3 @@ def _closed(view: str, start: int, end: int) -> bool:
     quotes = view.count('"', start, end) - view.count('\\"', start, end)
     return (quotes % 2 == 0 and view.count("`", start, end) % 2 == 0
             and view.count("/*", start, end) == view.count("*/", start, end))
-
-
-def blank(src: bytes, spans: list[tuple[int, int]]) -> bytes:
-    """``src`` with every byte inside the spans but line breaks turned into a space."""
-    parts: list[bytes] = []
-    pos = 0
-    for start, end in spans:
-        parts.append(src[pos:start])
-        parts.append(src[start:end].translate(_BLANK))
-        pos = end
-    parts.append(src[pos:])
-    return b"".join(parts)
