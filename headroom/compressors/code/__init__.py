@@ -208,13 +208,21 @@ def _without_bodies(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, 
     if tree.root_node.has_error:
         return None
     skel = analyze(gram, tree, source)
-    firsts = [f.first for f in skel.funcs]
-    for start, end in spans:
-        first, last = source.row_at(start), source.row_at(end) - 1
-        k = bisect_right(firsts, first) - 1
-        if k < 0 or skel.funcs[k].last < last:
-            return None
+    firsts, lasts = [f.first for f in skel.funcs], [f.last for f in skel.funcs]
+    if not all(_within(firsts, lasts, *_rows(source, span)) for span in spans):
+        return None
     return gram.parser(), tree, skel, spans  # the output is parsed whole
+
+
+def _rows(source: Source, span: tuple[int, int]) -> tuple[int, int]:
+    """First and last row of a span of whole lines."""
+    return source.row_at(span[0]), source.row_at(span[1]) - 1
+
+
+def _within(firsts: list[int], lasts: list[int], first: int, last: int) -> bool:
+    """Whether rows ``first..last`` lie inside one of the sorted, disjoint row ranges."""
+    k = bisect_right(firsts, first) - 1
+    return k >= 0 and last <= lasts[k]
 
 
 def _outside(source: Source, spans: list[tuple[int, int]]) -> list[Any]:
@@ -294,11 +302,10 @@ def _new_errors(parser: Any, tree: Any, source: Source, out: str, applied: list[
             return False
         return syntax_errors(after) > _errors_in_input(parser, source, before, left_out)
     starts, raw = source.starts, source.raw
-    firsts = [e.first for e, _ in applied]
+    firsts, lasts = [e.first for e, _ in applied], [e.last for e, _ in applied]
     for start, end in left_out:  # bodies kept: parsed now, left out before
-        first, last = source.row_at(start), source.row_at(end) - 1
-        k = bisect_right(firsts, first) - 1
-        if k < 0 or applied[k][0].last < last:
+        first, last = _rows(source, (start, end))
+        if not _within(firsts, lasts, first, last):
             tree.edit(start, end, end, Point(first, 0), Point(last + 1, 0), Point(last + 1, 0))
     for e, line in reversed(applied):
         size = len(line.encode("utf-8", "surrogatepass"))
