@@ -1,6 +1,6 @@
 """Function bodies left out of the first parse: which spans are left out, that a wrong
 guess is caught, and that the skeleton is byte for byte the one a parse of the whole file
-gives."""
+gives (brace languages and Python)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from test_code_samples import SAMPLES, restore
 
 import headroom.compressors.code as code
 from headroom.compressors.code import compress, syntax_errors
-from headroom.compressors.code.bodies import body_spans
+from headroom.compressors.code.bodies import body_spans, indented_spans
 from headroom.compressors.code.languages import grammar
 from headroom.compressors.code.source import Source
 from headroom.config import Config
@@ -126,10 +126,11 @@ def test_a_wrong_guess_falls_back_to_the_whole_parse(monkeypatch: pytest.MonkeyP
 def _whole_parse(monkeypatch: pytest.MonkeyPatch, text: str, question: str) -> Any:
     with monkeypatch.context() as m:
         m.setattr(code, "body_spans", lambda view, max_lines: [])
+        m.setattr(code, "indented_spans", lambda source, max_lines: [])
         return compress(text, question, CFG)
 
 
-@pytest.mark.parametrize("lang", sorted(set(SAMPLES) - {"python"}))
+@pytest.mark.parametrize("lang", sorted(SAMPLES))
 @pytest.mark.parametrize("question", ["", "how does the retry backoff handle a signed cookie?"])
 def test_same_skeleton_as_a_parse_of_the_whole_file(monkeypatch: pytest.MonkeyPatch, lang: str,
                                                     question: str) -> None:
@@ -206,3 +207,128 @@ def test_generated_javascript_skeleton_matches_the_whole_parse(monkeypatch: pyte
     comp = compress(text, question, CFG)
     plain = _whole_parse(monkeypatch, text, question)
     assert (comp.text, comp.strategy) == (plain.text, plain.strategy)
+
+
+PY = """import os
+
+
+def documented(path):
+    \"\"\"Read the file.
+
+    More words.
+    \"\"\"
+    with open(path) as f:
+        data = f.read()
+    return data
+
+
+def guarded(x):
+    # a comment before the code
+    if x is None:
+        return 0
+    y = x * 2
+    for i in range(3):
+        y += i
+    return y
+    # a trailing comment
+
+
+class Box:
+    def nested_end(self):
+        total = 0
+        for i in range(3):
+            total += i
+            total -= 1
+        # after a nested block
+
+    async def fetch(self, url):
+        reply = await self.get(url)
+        text = reply.text
+        text = text.strip()
+        return text
+
+
+def short(x):
+    return x
+"""
+
+
+def _py_rows(text: str) -> list[tuple[int, int]]:
+    source = Source.of(text)
+    assert source is not None
+    return [(source.row_at(start), source.row_at(end) - 1) for start, end in indented_spans(source, 1000)]
+
+
+def test_python_bodies_keep_their_docstring_or_one_line_of_code() -> None:
+    lines = PY.split("\n")
+    row = lines.index
+    assert _py_rows(PY) == [
+        (row("    with open(path) as f:"), row("    return data")),  # after the docstring
+        (row("    if x is None:"), row("        return 0")),  # before `y = x * 2` ...
+        (row("    for i in range(3):"), row("    return y")),  # ... and after it; the comment stays
+        (row("        text = reply.text"), row("        return text")),
+    ]  # nested_end: its comment's place depends on the indentation; short: nothing to leave out
+    source, gram = Source.of(PY), grammar("python")
+    assert source is not None and gram is not None
+    parsed = code._without_bodies(source, gram)
+    assert parsed is not None
+    funcs = {f.name: (f.first, f.last) for f in parsed[2].funcs}
+    assert funcs["documented"] == (row("    \"\"\"Read the file."), row("    return data"))
+    assert funcs["guarded"] == (row("    # a comment before the code"), row("    # a trailing comment"))
+    assert funcs["fetch"] == (row("        reply = await self.get(url)"), row("        return text"))
+
+
+def test_a_python_def_inside_a_string_falls_back_to_the_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = PY + 'EXAMPLE = """\ndef example(x):\n    y = 1\n    z = 2\n    w = 3\n    return y\n"""\n'
+    source, gram = Source.of(text), grammar("python")
+    assert source is not None and gram is not None
+    assert len(indented_spans(source, 1000)) == 5
+    assert code._without_bodies(source, gram) is None  # the fifth span is in no function
+    comp = compress(text, "", CFG)
+    assert comp.strategy == "code:skeleton" and restore(comp) == text and _errors("python", comp.text) == 0
+    assert comp.text == _whole_parse(monkeypatch, text, "").text
+
+
+#: Python definitions; ``{inner}`` is a body of statements at four spaces.
+PY_SHAPES = {
+    "doc": 'def d{k}(a, b=(1, 2)):\n    """Doc {k}.\n\n    More.\n    """\n{inner}\n    return a',
+    "doc1": "def o{k}(a) -> int:\n    'One line.'\n{inner}",
+    "compound": "def c{k}(a):\n    if a:\n        return 1\n{inner}\n    return 2",
+    "try": "def t{k}():\n    try:\n        x = 1\n    except ValueError:\n        x = 2\n{inner}",
+    "nested": "def n{k}():\n    def inner(y):\n        return y\n{inner}\n    return inner",
+    "method": "class C{k}:\n    \"\"\"A class.\"\"\"\n\n    @property\n    def m(self):\n{inner8}\n\n    async def a(\n"
+              "        self,\n        x: dict[str, int],\n    ) -> None:\n{inner8}",
+    "string": 'S{k} = """\ndef fake{k}():\n    a = 1\n    b = 2\n    c = 3\n    d = 4\n"""',
+    "col0": 'def s{k}():\n    q = """\nSELECT 1\n"""\n{inner}\n    return q',
+    "comment0": "def m{k}():\n    x = 1\n# a comment at the margin\n{inner}",
+    "trailing": "def r{k}():\n{inner}\n    # trailing\n\n# after",
+    "backslash": "def b{k}():\n{inner}\n    return 1 + \\\n        2",
+    "oneliner": "def l{k}(x): return x",
+    "headcomment": "def h{k}(x):  # why\n    # first, a comment\n\n{inner}",
+}
+PY_STATEMENTS = ["    x = [1,\n         2]", "    if x:\n        x = 3\n    else:\n        x = 4", "    # note (",
+                 "    for i in range(2):\n        x = i", "", "    y = 'a' \\\n        'b'", '    z = """\n  }\n"""',
+                 "    with open(x) as f:\n        pass", "    x = (\n        1\n    )"]
+
+
+@st.composite
+def py_file(draw: st.DrawFn) -> str:
+    parts = ["import os"]
+    for k in range(draw(st.integers(2, 7))):
+        kind = draw(st.sampled_from(sorted(PY_SHAPES)))
+        body = draw(st.lists(st.sampled_from(PY_STATEMENTS), min_size=2, max_size=6))
+        inner = "\n".join(["    x = 0", *body, "    _ = x"])
+        inner8 = "\n".join("    " + line if line else line for line in inner.split("\n"))
+        parts.append(PY_SHAPES[kind].format(k=k, inner=inner, inner8=inner8))
+    return "\n\n\n".join(parts) + "\n"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=SLOW_OK)
+@given(py_file(), st.sampled_from(["", "what does c3 return?", "where is inner used?"]))
+def test_generated_python_skeleton_matches_the_whole_parse(monkeypatch: pytest.MonkeyPatch, text: str,
+                                                           question: str) -> None:
+    assert _errors("python", text) == 0
+    comp = compress(text, question, CFG)
+    plain = _whole_parse(monkeypatch, text, question)
+    assert (comp.text, comp.strategy) == (plain.text, plain.strategy)
+    assert _errors("python", comp.text) == 0 and restore(comp) == text

@@ -17,10 +17,11 @@ lossless line folding.
 from __future__ import annotations
 
 from bisect import bisect_right
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from headroom.compressors.base import Compressed, settle
-from headroom.compressors.code.bodies import body_spans
+from headroom.compressors.code.bodies import body_spans, indented_spans
 from headroom.compressors.code.languages import SPECS, Grammar, grammar, guess_language
 from headroom.compressors.code.relevance import CALL_SCAN_BYTES, Candidate, Hits, calls_in, select
 from headroom.compressors.code.render import (
@@ -197,9 +198,8 @@ def _without_bodies(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, 
     function bodies (:mod:`~headroom.compressors.code.bodies`), or ``None`` when there
     is nothing to leave out or the guess at the bodies was not borne out: the parse has errors,
     or a span is not (inside) the body of a function the skeleton found."""
-    if gram.spec.indented:
-        return None
-    spans = body_spans(source.view, int(WRAPPER_SHARE * len(source.raw)))
+    max_lines = int(WRAPPER_SHARE * len(source.raw))
+    spans = indented_spans(source, max_lines) if gram.spec.indented else body_spans(source.view, max_lines)
     if not spans:
         return None
     parser = gram.parser()
@@ -207,7 +207,8 @@ def _without_bodies(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, 
     tree = parser.parse(source.src)
     if tree.root_node.has_error:
         return None
-    skel = analyze(gram, tree, source)
+    ends = dict(map(partial(_rows, source), spans)) if gram.spec.indented else None
+    skel = analyze(gram, tree, source, ends)
     firsts, lasts = [f.first for f in skel.funcs], [f.last for f in skel.funcs]
     if not all(_within(firsts, lasts, *_rows(source, span)) for span in spans):
         return None

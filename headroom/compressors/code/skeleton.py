@@ -148,8 +148,10 @@ def _body_of(node: Any, spec: Spec) -> Any | None:
     return node if last is not None and last.type == "}" else None
 
 
-def _body_rows(body: Any, spec: Spec, raw: list[bytes]) -> tuple[int, int] | None:
-    """Rows strictly inside the body that can be replaced without touching other code."""
+def _body_rows(body: Any, spec: Spec, raw: list[bytes], ends: dict[int, int]) -> tuple[int, int] | None:
+    """Rows strictly inside the body that can be replaced without touching other code.
+    ``ends`` maps the first row of each span the parse left out of an indented body to its
+    last row: a body the tree ends on the row before runs to that last row."""
     if spec.indented:
         colon = body.prev_sibling
         while colon is not None and colon.type == "comment":
@@ -162,7 +164,7 @@ def _body_rows(body: Any, spec: Spec, raw: list[bytes]) -> tuple[int, int] | Non
             return None
         if not _rest_blank(raw[end_row], end_col, b"#"):
             return None
-        return sig_row + 1, end_row
+        return sig_row + 1, ends.get(end_row + 1, end_row)
     start = body.start_point
     if body.type not in spec.bodies:  # a declaration ending in `{ ... }`: start at its `{`
         brace = next((c for c in body.children if c.type == "{"), None)
@@ -198,7 +200,8 @@ def _outermost(nodes: list[Any]) -> tuple[list[int], dict[int, list[int]]]:
     return tops, children
 
 
-def _functions(grammar: Grammar, caps: dict[str, list[Any]], source: Source) -> list[tuple[Any, Any, int, int]]:
+def _functions(grammar: Grammar, caps: dict[str, list[Any]], source: Source,
+               ends: dict[int, int]) -> list[tuple[Any, Any, int, int]]:
     """Outermost omittable functions as (node, body, first row, last row). A wrapper's
     body is searched again (captures are depth-limited) and its functions used instead;
     what that search finds besides functions is added to ``caps``."""
@@ -213,7 +216,7 @@ def _functions(grammar: Grammar, caps: dict[str, list[Any]], source: Source) -> 
         while todo:
             i = todo.pop()
             body = _body_of(nodes[i], spec)
-            rows = _body_rows(body, spec, source.raw) if body is not None else None
+            rows = _body_rows(body, spec, source.raw, ends) if body is not None else None
             if rows is not None and rows[1] - rows[0] + 1 > WRAPPER_SHARE * total:
                 inner = _capture(grammar, body)
                 span = (nodes[i].start_byte, nodes[i].end_byte)
@@ -231,14 +234,15 @@ def _functions(grammar: Grammar, caps: dict[str, list[Any]], source: Source) -> 
     return out
 
 
-def analyze(grammar: Grammar, tree: Any, source: Source) -> Skeleton:
-    """Functions, comment blocks, docstrings and tables of a parsed file, in row order."""
+def analyze(grammar: Grammar, tree: Any, source: Source, ends: dict[int, int] | None = None) -> Skeleton:
+    """Functions, comment blocks, docstrings and tables of a parsed file, in row order.
+    ``ends``: see :func:`_body_rows` (a parse that left spans of indented bodies out)."""
     spec = grammar.spec
     root = tree.root_node
     caps = _capture(grammar, root)
     skel = Skeleton()
     names = _Names(spec)
-    for node, body, first, last in _functions(grammar, caps, source):
+    for node, body, first, last in _functions(grammar, caps, source, ends or {}):
         name, owner, decl = names.of(node)
         doc = python_doc(body, source) if spec.indented else None
         lead = body.named_child(0) if body.named_child_count else None  # the first statement sets the indentation
