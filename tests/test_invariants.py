@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import headroom
 from headroom import compress
+from headroom.ccr.store import MemoryStore
 from headroom.compressors.base import Compressed
 from headroom.config import Config
 from headroom.tokens import count_text
@@ -106,12 +107,14 @@ def _boom(text: str, question: str, config: Config) -> Compressed:
     raise RuntimeError("compressor exploded")
 
 
+@pytest.mark.parametrize("lines", [400, 1200])  # compressed on this thread; on a worker (over OFFLOAD_CHARS)
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_fail_open(fmt: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_fail_open(fmt: str, lines: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import headroom.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "compressor_for", lambda kind: _boom)
-    logs = "\n".join(f"12:00:{i % 60:02d} INFO step {i} finished" for i in range(400))
+    logs = "\n".join(f"12:00:{i % 60:02d} INFO step {i} finished" for i in range(lines))
+    assert (len(logs) >= pipeline.OFFLOAD_CHARS) == (lines > 1000)
     msgs = build(fmt, "What finished?", [[logs]])
     with caplog.at_level(logging.WARNING, logger="headroom"):
         result = compress(msgs, MODEL)
@@ -119,6 +122,24 @@ def test_fail_open(fmt: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.Log
     assert [u.strategy for u in result.units] == ["error"]
     assert "compressor exploded" in (result.units[0].error or "")
     assert "compressor exploded" in caplog.text
+    assert result.tokens_after == result.tokens_before
+
+
+class _BrokenStore(MemoryStore):
+    def put_many(self, entries: Any) -> list[str]:
+        raise ConnectionError("store is down")
+
+
+@pytest.mark.parametrize("lines", [400, 1200])
+def test_a_failing_store_fails_open(lines: int, caplog: pytest.LogCaptureFixture) -> None:
+    """The store runs after the compressor (on the worker, for a large unit): its error
+    sends the unit as it was, like any other internal error."""
+    logs = "\n".join(f"12:00:{i % 60:02d} INFO step {i} finished" for i in range(lines))
+    msgs = build("openai", "What finished?", [[logs]])
+    with caplog.at_level(logging.WARNING, logger="headroom"):
+        result = compress(msgs, MODEL, store=_BrokenStore())
+    assert _dump(result.messages) == _dump(msgs)
+    assert [u.strategy for u in result.units] == ["error"] and "store is down" in (result.units[0].error or "")
     assert result.tokens_after == result.tokens_before
 
 
