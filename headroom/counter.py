@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from headroom.tokens import encoding_for_model
+from headroom.tokens import MAX_TOKEN_BYTES, encoding_for_model
 
 __all__ = ["Counter", "is_safe_line", "next_safe_start"]
 
@@ -65,7 +65,7 @@ class Counter:
     def at_least(self, text: str, floor: int) -> bool:
         """Whether ``text`` has ``floor`` tokens or more, counting only as much of it as
         that takes (a text far over the floor costs a small prefix)."""
-        if floor <= 0:
+        if floor <= 0 or len(text) >= floor * MAX_TOKEN_BYTES:  # no token is longer (a character is a byte or more)
             return True
         if len(text) <= floor * _FLOOR_CHARS_PER_TOKEN:
             return self.count(text) >= floor

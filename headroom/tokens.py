@@ -29,6 +29,11 @@ _CL100K_PREFIXES = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-3", "text-embe
 _O200K_OPENAI_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
 
 
+#: Bytes in the longest token of either bundled encoding: a text of ``n`` bytes has at
+#: least ``n / MAX_TOKEN_BYTES`` tokens.
+MAX_TOKEN_BYTES = 128
+
+
 def encoding_name_for_model(model: str | None) -> str:
     """The encoding used to count ``model``'s tokens (exact for OpenAI, estimate otherwise)."""
     name = (model or "").lower().rsplit("/", 1)[-1]

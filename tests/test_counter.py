@@ -17,7 +17,7 @@ import headroom.workers as workers
 from headroom import compress
 from headroom.compressors.code.languages import SPECS, _load
 from headroom.counter import Counter, is_safe_line, next_safe_start
-from headroom.tokens import encoding_for_model
+from headroom.tokens import MAX_TOKEN_BYTES, encoding_for_model
 from headroom.warmup import warm_up
 
 # Characters that stress the tokenizer's pre-split: line breaks, runs of spaces and tabs,
@@ -57,9 +57,21 @@ def test_at_least_counts_only_a_prefix_of_a_long_text() -> None:
     seen: list[int] = []
     encode = counter._encode
     counter._encode = lambda t: (seen.append(len(t)), encode(t))[1]  # type: ignore[method-assign]
-    text = "\n".join(f"line {i} of a long tool output" for i in range(20_000))
+    text = "\n".join(f"line {i} of a long tool output" for i in range(1_000))
+    assert 300 * 6 < len(text) < 300 * MAX_TOKEN_BYTES
     assert counter.at_least(text, 300)
-    assert sum(seen) < len(text) / 50
+    assert 0 < sum(seen) < len(text) / 5
+
+
+def test_at_least_needs_no_count_for_a_text_no_token_could_cover() -> None:
+    counter = Counter("gpt-4o")
+    counter._encode = lambda t: pytest.fail("counted")  # type: ignore[method-assign]
+    assert counter.at_least("x" * (300 * MAX_TOKEN_BYTES), 300)
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+def test_no_token_is_longer_than_max_token_bytes(model: str) -> None:
+    assert max(map(len, encoding_for_model(model).token_byte_values())) <= MAX_TOKEN_BYTES
 
 
 @pytest.fixture
