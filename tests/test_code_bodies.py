@@ -14,7 +14,8 @@ from test_code_samples import SAMPLES, restore
 
 import headroom.compressors.code as code
 from headroom.compressors.code import compress, syntax_errors
-from headroom.compressors.code.bodies import body_spans, indented_spans
+from headroom.compressors.code.bodies import body_spans
+from headroom.compressors.code.indented import indented_spans
 from headroom.compressors.code.languages import grammar
 from headroom.compressors.code.source import Source
 from headroom.config import Config
@@ -104,6 +105,68 @@ def test_only_function_bodies_are_left_out() -> None:
             "    // void f() {\n    static int f(int x) throws E {\n        if (x > 0) {\n            x--;\n"
             "            x--;\n        }\n        return x;\n    }\n}\n")
     assert _rows(java) == [(2, 4), (8, 12)]  # not the class, the comment or the `if`
+
+
+RUST = """impl<R: Read> Reader<R> {
+    pub fn new(reader: R) -> Self {
+        let n = 0;
+        let m = 1;
+        Reader { reader, n, m }
+    }
+
+    fn quote(&mut self) -> Result<()> {
+        match self.peek()? {
+            b'"' => self.eat(),
+            _ => self.fail(),
+        }
+    }
+
+    fn parse<'s, T, F>(
+        &'s mut self,
+        f: F,
+    ) -> Result<T>
+    where
+        F: Fn(&[u8]) -> T,
+    {
+        let x = f(&self.buf);
+        self.pos += 1;
+        Ok(x)
+    }
+}
+"""
+
+JAVA = """class Reader {
+    public Object invoke(Call call, Method method,
+                         long opnum) throws Exception {
+        Object a = call.run();
+        Object b = method.run();
+        return opnum > 0 ? a : b;
+    }
+
+    protected Key generate(KeySpec spec)
+        throws InvalidKeySpecException {
+        if (spec == null) {
+            throw new InvalidKeySpecException("null");
+        }
+        return null;
+    }
+}
+"""
+
+
+def test_signatures_over_several_lines_and_rust_constructors() -> None:
+    """Rust: ``fn new(`` (no Java ``new``), a ``b'"'`` literal (not an open string), a ``where``
+    clause with ``{`` alone on its line; Java: wrapped parameters and a ``throws`` line."""
+    rust, java = RUST.split("\n"), JAVA.split("\n")
+    assert _rows(RUST) == [(2, 4), (8, 11), (21, 23)]
+    assert _rows(JAVA) == [(3, 5), (10, 13)]
+    for lang, text in (("rust", RUST), ("java", JAVA)):
+        source, gram = Source.of(text), grammar(lang)
+        assert source is not None and gram is not None
+        parsed = code._without_bodies(source, gram)
+        assert parsed is not None, lang
+        assert [(f.first, f.last) for f in parsed[2].funcs] == _rows(text)
+    assert rust[21].strip() == "let x = f(&self.buf);" and java[10].strip() == "if (spec == null) {"
 
 
 def test_a_body_that_opens_a_string_it_does_not_close_stays_in() -> None:

@@ -7,7 +7,8 @@ naming how many lines went (and what a body calls), with the ref that retrieves 
 those lines. The result is parsed again: if it has syntax errors the input did not
 have, the input is returned unchanged (``code:invalid-fallback``). Where the text shows
 where function bodies are, the first parse leaves them out
-(:mod:`~headroom.compressors.code.bodies`): the skeleton is the same, the parse cheaper.
+(:mod:`~headroom.compressors.code.bodies`, :mod:`~headroom.compressors.code.indented`):
+the skeleton is the same, the parse cheaper.
 
 Languages with a tree-sitter grammar wheel (Python, JavaScript, TypeScript/TSX, Go,
 Rust, Java) get the skeleton; anything else, or a missing ``[code]`` extra, gets the
@@ -21,7 +22,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from headroom.compressors.base import Compressed, settle
-from headroom.compressors.code.bodies import body_spans, indented_spans
+from headroom.compressors.code.bodies import body_spans
+from headroom.compressors.code.indented import indented_spans
 from headroom.compressors.code.languages import SPECS, Grammar, grammar, guess_language
 from headroom.compressors.code.relevance import CALL_SCAN_BYTES, Candidate, Hits, calls_in, select
 from headroom.compressors.code.render import (

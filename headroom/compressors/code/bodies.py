@@ -16,12 +16,7 @@ still only a guess: the caller keeps the parse only when it has no syntax errors
 every span turns out to be the body of a function the skeleton found (or to lie inside
 one); otherwise it parses the whole file.
 
-Python shows a body by indentation alone, and a block cannot be empty: one line of
-each body stays in the parse (its docstring, or else its first line of code that is a
-whole simple statement at the body's indentation) and the lines around it are left
-out, up to the body's last line of code; blank and comment lines after that stay, so
-the tree places them as a whole parse would. The tree then ends the body early, and the
-skeleton reads its true end from the span (:func:`indented_spans`).
+Python bodies, which only indentation shows: :mod:`~headroom.compressors.code.indented`.
 """
 
 from __future__ import annotations
@@ -29,9 +24,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from headroom.compressors.code.source import Source
-
-__all__ = ["body_spans", "indented_spans"]
+__all__ = ["MIN_LINES", "body_spans"]
 
 #: Bodies with fewer lines than this are left in (leaving them out would save nothing).
 MIN_LINES = 3
@@ -39,14 +32,24 @@ MIN_LINES = 3
 #: A line that can open a function body: its indentation, then anything but a comment, a
 #: control statement or a type declaration, a ``)`` closing the parameters (followed by
 #: a return type, ``throws`` or ``=>``, but no ``=`` or brackets), and ``{`` at the end.
-#: A line starting with ``)`` ends a signature written over several lines.
-_HEADER = re.compile(
-    r"([ \t]*)(?![ \t}\]/*]|(?:if|for|foreach|while|switch|catch|with|else|do|try|return|match|loop|class|"
-    r"interface|enum|record|struct|impl|trait|namespace|module|new|throw|synchronized|select)\b)"
-    r"[^\n]*\)(?:[^(){};=\n]|=>)*\{[ \t]*\r?$")
-_NEW = re.compile(r"\bnew\b")
+#: A line starting with ``)`` ends a signature written over several lines. Without the
+#: ``{``: the last line of a signature whose ``{`` has a line of its own (after a Rust
+#: ``where`` clause, or in Allman style).
+_LEAD = (r"([ \t]*)(?![ \t}\]/*]|(?:if|for|foreach|while|switch|catch|with|else|do|try|return|match|loop|class|"
+         r"interface|enum|record|struct|impl|trait|namespace|module|new|throw|synchronized|select)\b)")
+_SIGNATURE = _LEAD + r"[^\n]*\)(?:[^(){};=\n]|=>)*"
+_HEADER = re.compile(_SIGNATURE + r"\{[ \t]*\r?$")
+_SIGNATURE_END = re.compile(_SIGNATURE + r"\r?$")
+#: A signature's first line: not a comment, control statement or type declaration.
+_START = re.compile(_LEAD)
+#: A line continuing a signature after its parameters (Java's ``throws`` on a line of its own).
+_THROWS = re.compile(r"[ \t]*throws\b[^\n(){};=]*\{[ \t]*\r?$")
+#: ``new`` makes a header an expression (``foo(new Bar() {``); Rust's ``fn new(`` does not.
+_NEW = re.compile(r"(?<!fn )\bnew\b")
 #: The end of a line that ends in ``{``.
 _OPEN = re.compile(r"\{[ \t]*\r?\n")
+#: Lines looked back over from a ``{`` alone on its line to the signature it opens.
+MAX_LOOKBACK = 12
 
 
 @cache
@@ -71,10 +74,10 @@ def body_spans(view: str, max_lines: int) -> list[tuple[int, int]]:
             return spans
         pos = found.end()
         line_start = view.rfind("\n", 0, found.start()) + 1
-        header = _HEADER.match(view, line_start, found.end() - 1)
-        if header is None or _NEW.search(view, line_start, found.start()):
+        indent = _header_indent(view, line_start, found.start())
+        if indent is None:
             continue
-        stop, close = _end_patterns(header.group(1))
+        stop, close = _end_patterns(indent)
         end = stop.search(view, found.end() - 1)
         if end is None or not close.match(view, end.start() + 1):
             continue
@@ -84,138 +87,60 @@ def body_spans(view: str, max_lines: int) -> list[tuple[int, int]]:
             pos = stop_at
 
 
-def _closed(view: str, start: int, end: int) -> bool:
-    """Whether every string and comment that may run over lines and opens in
-    ``view[start:end]`` closes there too (even counts of quotes and backticks, as many
-    ``*/`` as ``/*``), so the closing line cannot be inside one."""
-    quotes = view.count('"', start, end) - view.count('\\"', start, end)
-    return (quotes % 2 == 0 and view.count("`", start, end) % 2 == 0
-            and view.count("/*", start, end) == view.count("*/", start, end))
-
-
-#: A Python function header up to its parameters (a literal first, so the search skips
-#: ahead fast); then the rest of the signature (parameters with no parentheses inside,
-#: else two levels of them) to the newline ending it, blank and comment lines, and the
-#: body's first indentation.
-_DEF = re.compile(r"def[ \t]+\w+[ \t]*(?:\[[^\]\n]*\])?\(")
-_REST = r"\)[^\n:]*:[ \t]*(?:#[^\n]*)?\r?(\n)(?:[ \t]*(?:#[^\n]*)?\r?\n)*([ \t]+)"
-_SIGNATURE = re.compile(r"[^()]*" + _REST)
-_NESTED_SIGNATURE = re.compile(r"(?:[^()]|\((?:[^()]|\([^()]*\))*\))*" + _REST)
-#: What may stand before ``def`` on its line.
-_DEF_PREFIX = re.compile(r"([ \t]*)(?:async[ \t]+)?")
-#: A line ending in ``:`` (a comment may follow): a compound statement.
-_COLON = re.compile(r".*:[ \t]*(?:#.*)?\r?$")
-#: A line that starts with a string literal; one that starts with triple quotes.
-_STRING = re.compile(r"[rRuUbBfF]{0,2}[\"']")
-_TRIPLE = re.compile(r"[rRuUbBfF]{0,2}(\"\"\"|\'\'\')")
-#: Lines searched for the line of code a body keeps.
-MAX_SEARCH_LINES = 40
-#: What may not start the line a body keeps (besides a string).
-_NOT_PLAIN = frozenset(("", " ", "\t", "@", "#"))
-
-
-@cache
-def _stop_pattern(depth: int) -> re.Pattern[str]:
-    """The newline before the next line of code indented at most ``depth`` characters
-    (blank and comment lines do not count)."""
-    return re.compile(rf"\n[ \t]{{0,{depth}}}[^ \t\r\n#]")
-
-
-def indented_spans(source: Source, max_lines: int) -> list[tuple[int, int]]:
-    """:func:`body_spans` for Python: offsets of the spans of whole lines left out of the
-    outermost function bodies (see the module docstring), two at most per body. A body
-    that keeps no line (say, its code is all compound statements) stays, and functions
-    nested in it are searched."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    view, starts = source.view, source.starts
-    while (found := _DEF.search(view, pos)) is not None:
-        row = source.row_at(found.start())
-        prefix = _DEF_PREFIX.match(view, starts[row], found.start())
-        rows = None
-        if prefix is not None and prefix.end() == found.start():
-            signature = _SIGNATURE.match(view, found.end()) or _NESTED_SIGNATURE.match(view, found.end())
-            if signature is not None:
-                rows = _indented_body(source, signature, prefix.group(1), max_lines)
-        if rows is None:
-            pos = starts[row + 1]
-            continue
-        spans.extend((starts[a], starts[b + 1]) for a, b in rows if b >= a)
-        pos = starts[rows[-1][1] + 1]  # past the body
-    return spans
-
-
-def _indented_body(source: Source, found: re.Match[str], indent: str, max_lines: int
-                   ) -> list[tuple[int, int]] | None:
-    """Row ranges left out of the body of the function whose signature was ``found``:
-    before the line it keeps (none when that is the docstring) and after it."""
-    lines, starts, view = source.lines, source.starts, source.view
-    body_indent = found.group(2)
-    if len(body_indent) <= len(indent) or not body_indent.startswith(indent):
+def _header_indent(view: str, line_start: int, brace: int) -> str | None:
+    """The indentation of the signature whose line ends with the ``{`` at ``brace``, or
+    ``None`` when that ``{`` does not look like it opens a function. A signature may run
+    over lines: its parameters wrapped (the indentation is that of its first line), a
+    ``throws`` clause, or the ``{`` on a line of its own."""
+    line = view[line_start:brace + 1]
+    if _NEW.search(line):
         return None
-    colon, at = source.row_at(found.start(1)), found.end()
-    first = source.row_at(at)
-    doc = _TRIPLE.match(view, at)
-    if doc is not None:  # the docstring stays whole, and nothing may follow it on its last line
-        close = view.find(doc.group(1), doc.end())
-        kept = source.row_at(close)
-        if close < 0 or not _blank_or_comment(view[close + 3:starts[kept + 1] - 1]):
+    if not line[:-1].strip(" \t"):
+        indent = line[:-1]
+        return indent if _signature_above(view, line_start, indent) else None
+    if _THROWS.match(line):
+        line_start = view.rfind("\n", 0, line_start - 1) + 1
+        line = view[line_start:view.find("\n", line_start)].rstrip("\r")
+        if _SIGNATURE_END.match(line) is None:
             return None
-    elif _STRING.match(view, at):  # a one-line docstring, or a string statement
-        kept = first
-        if _open(view, starts[first], starts[first + 1] - 1) or _COLON.match(lines[first]):
+    elif _HEADER.match(line) is None:
+        return None
+    depth = line.count(")") - line.count("(")
+    for _ in range(MAX_LOOKBACK):  # up to the line that opens the parameters
+        if depth <= 0:
+            lead = _START.match(line)
+            return lead.group(1) if lead is not None and not _NEW.search(line) else None
+        if line_start == 0:
             return None
-    else:
-        kept = -1  # found below
-    stop = _stop_pattern(len(indent)).search(view, starts[max(kept, first) + 1] - 1)
-    end = source.row_at(stop.start()) if stop is not None else len(lines) - 1
-    if end - colon > max_lines:  # the tree would take it for a wrapper (see skeleton.WRAPPER_SHARE)
-        return None
-    trailing = False
-    while end > first and _blank_or_comment(lines[end]):
-        trailing = trailing or bool(lines[end].strip())
-        end -= 1
-    if kept < 0:
-        plain = _plain_line(source, first, end, body_indent)
-        if plain is None:
-            return None
-        rows = [(first, plain - 1), (plain + 1, end)]
-    else:
-        rows = [(kept + 1, end)]
-    last = lines[end].rstrip()
-    if sum(b - a + 1 for a, b in rows) < MIN_LINES or end + 1 == len(lines) or last.endswith("\\"):
-        return None
-    if trailing and not (last.startswith(body_indent) and last[len(body_indent)] not in " \t"):
-        return None  # a comment after a nested block: where it goes depends on the indentation
-    after = starts[end + 1]
-    if view.count('"""', at, after) % 2 or view.count("\'\'\'", at, after) % 2:
-        return None
-    return rows
-
-
-def _plain_line(source: Source, first: int, end: int, indent: str) -> int | None:
-    """The first row of ``first..end`` holding one whole simple statement at ``indent``
-    (no string first: that would read as a docstring) after closed brackets and strings."""
-    lines, starts, view = source.lines, source.starts, source.view
-    n = len(indent)
-    for row in range(first, min(end, first + MAX_SEARCH_LINES) + 1):
-        line = lines[row]
-        if (line.startswith(indent) and line[n:n + 1] not in _NOT_PLAIN and not _STRING.match(line, n)
-                and not _COLON.match(line) and not _open(view, starts[row], starts[row + 1] - 1)
-                and (row == first or not _open(view, starts[first], starts[row] - 1))):
-            return row
+        line_start = view.rfind("\n", 0, line_start - 1) + 1
+        line = view[line_start:view.find("\n", line_start)]
+        depth += line.count(")") - line.count("(")
     return None
 
 
-def _open(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` leaves a bracket, a line continuation or a triple quote open."""
-    return (text.count("(", start, end) != text.count(")", start, end)
-            or text.count("[", start, end) != text.count("]", start, end)
-            or text.count("{", start, end) != text.count("}", start, end)
-            or text[start:end].rstrip().endswith("\\")
-            or text.count('"""', start, end) % 2 == 1 or text.count("\'\'\'", start, end) % 2 == 1)
+def _signature_above(view: str, line_start: int, indent: str) -> bool:
+    """Whether the ``{`` alone on the line at ``line_start`` opens a function: looking up
+    past deeper lines (parameters, ``where`` bounds) and ``where``, the first line at
+    ``indent`` ends a signature."""
+    pos = line_start - 1  # the line break ending the line above
+    for _ in range(MAX_LOOKBACK):
+        if pos <= 0:
+            return False
+        start = view.rfind("\n", 0, pos) + 1
+        line = view[start:pos]
+        pos = start - 1
+        rest = line[len(indent):] if line.startswith(indent) else None
+        if not line.strip() or line.strip() == "where" or (rest is not None and rest[:1] in (" ", "\t")):
+            continue
+        return rest is not None and _SIGNATURE_END.match(line) is not None and not _NEW.search(line)
+    return False
 
 
-def _blank_or_comment(line: str) -> bool:
-    stripped = line.lstrip()
-    return not stripped or stripped.startswith("#")
+def _closed(view: str, start: int, end: int) -> bool:
+    """Whether every string and comment that may run over lines and opens in
+    ``view[start:end]`` closes there too (even counts of quotes, not counting ``\\"`` or
+    the character literal ``'"'``, and of backticks; as many ``*/`` as ``/*``), so the
+    closing line cannot be inside one."""
+    quotes = view.count('"', start, end) - view.count('\\"', start, end) - view.count("'\"'", start, end)
+    return (quotes % 2 == 0 and view.count("`", start, end) % 2 == 0
+            and view.count("/*", start, end) == view.count("*/", start, end))
