@@ -174,13 +174,15 @@ def test_a_body_that_opens_a_string_it_does_not_close_stays_in() -> None:
     assert _rows(GO + RAW) == _rows(GO)
 
 
-def test_a_wrong_guess_falls_back_to_the_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_guess_is_parsed_again_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
     text = GO + COMMENTED  # looks like a function, but it is in a comment
     source = Source.of(text)
     gram = grammar("go")
     assert source is not None and gram is not None
-    assert len(body_spans(source.view, 1000)) == 3
-    assert code._without_bodies(source, gram) is None  # the third span is no function's body
+    spans = body_spans(source.view, 1000)
+    assert len(spans) == 3
+    parsed = code._without_bodies(source, gram)  # the third span is no function's body: parsed again without it
+    assert parsed is not None and parsed[3] == spans[:2]
     comp = compress(text, "", CFG)
     assert comp.strategy == "code:skeleton" and restore(comp) == text and _errors("go", comp.text) == 0
     assert comp.text == _whole_parse(monkeypatch, text, "").text
@@ -341,12 +343,37 @@ def test_python_bodies_keep_their_docstring_or_one_line_of_code() -> None:
     assert funcs["fetch"] == (row("        reply = await self.get(url)"), row("        return text"))
 
 
-def test_a_python_def_inside_a_string_falls_back_to_the_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = PY + 'EXAMPLE = """\ndef example(x):\n    y = 1\n    z = 2\n    w = 3\n    return y\n"""\n'
+#: A ``def`` deeper than the skeleton looks (its body is no skeleton function's), and
+#: one in a string.
+DEEP = """
+if DEBUG:
+    pass
+else:
+    if FAST:
+        pass
+    else:
+        def deep(x):
+            y = x + 1
+            z = y * 2
+            w = z - 3
+            return w
+EXAMPLE = '''
+def example(x):
+    y = 1
+    z = 2
+    return y
+'''
+"""
+
+
+def test_a_python_def_nested_too_deep_is_parsed_again_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = PY + DEEP
     source, gram = Source.of(text), grammar("python")
     assert source is not None and gram is not None
-    assert len(indented_spans(source, 1000)) == 5
-    assert code._without_bodies(source, gram) is None  # the fifth span is in no function
+    spans = indented_spans(source, 1000)
+    assert len(spans) == 5  # not one in the string: it follows an odd number of triple quotes
+    parsed = code._without_bodies(source, gram)  # the fifth span is in no function: parsed again without it
+    assert parsed is not None and parsed[3] == spans[:4]
     comp = compress(text, "", CFG)
     assert comp.strategy == "code:skeleton" and restore(comp) == text and _errors("python", comp.text) == 0
     assert comp.text == _whole_parse(monkeypatch, text, "").text

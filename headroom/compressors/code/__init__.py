@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from functools import partial
+from heapq import nlargest
 from typing import TYPE_CHECKING, Any
 
 from headroom.compressors.base import Compressed, settle
@@ -59,6 +60,9 @@ MAX_ERRORS = 8
 MAX_ERROR_RATE = 0.02
 #: Output at least this share of the input is validated by an incremental re-parse.
 INCREMENTAL_SHARE = 0.4
+#: Spans left out of a parse, times the file's rows, at most: tree-sitter's cost per
+#: range grows with both (a 125K-row file with 3,476 ranges parsed slower than whole).
+MAX_RANGE_ROWS = 16_000_000
 
 
 def language_of(text: str) -> str | None:
@@ -198,23 +202,34 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
 def _without_bodies(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, list[tuple[int, int]]] | None:
     """(parser for the output, tree, skeleton, spans left out) from a parse without the
     function bodies (:mod:`~headroom.compressors.code.bodies`), or ``None`` when there
-    is nothing to leave out or the guess at the bodies was not borne out: the parse has errors,
-    or a span is not (inside) the body of a function the skeleton found."""
+    is nothing to leave out or the guess at the bodies was not borne out: the parse has
+    errors, or spans are not (inside) the body of a function the skeleton found even
+    after a second parse that leaves only the others out (a ``def`` in a docstring's
+    example, or nested deeper than the skeleton looks, costs a cheap parse, not a whole
+    one)."""
     max_lines = int(WRAPPER_SHARE * len(source.raw))
     spans = indented_spans(source, max_lines) if gram.spec.indented else body_spans(source.view, max_lines)
-    if not spans:
-        return None
-    parser = gram.parser()
-    parser.included_ranges = _outside(source, spans)
-    tree = parser.parse(source.src)
-    if tree.root_node.has_error:
-        return None
-    ends = dict(map(partial(_rows, source), spans)) if gram.spec.indented else None
-    skel = analyze(gram, tree, source, ends)
-    firsts, lasts = [f.first for f in skel.funcs], [f.last for f in skel.funcs]
-    if not all(_within(firsts, lasts, *_rows(source, span)) for span in spans):
-        return None
-    return gram.parser(), tree, skel, spans  # the output is parsed whole
+    most = MAX_RANGE_ROWS // len(source.raw)
+    if len(spans) > most:  # the largest ones: tree-sitter looks for its place among all ranges, row by row
+        spans = sorted(nlargest(most, spans, key=lambda span: span[1] - span[0]))
+    tree = None
+    for _ in range(2):
+        if not spans:
+            return None
+        parser = gram.parser()
+        parser.included_ranges = _outside(source, spans)
+        # again: from the first tree, so only what is no longer left out is parsed
+        tree = parser.parse(source.src) if tree is None else parser.parse(source.src, tree)
+        if tree.root_node.has_error:
+            return None
+        ends = dict(map(partial(_rows, source), spans)) if gram.spec.indented else None
+        skel = analyze(gram, tree, source, ends)
+        firsts, lasts = [f.first for f in skel.funcs], [f.last for f in skel.funcs]
+        inside = [span for span in spans if _within(firsts, lasts, *_rows(source, span))]
+        if len(inside) == len(spans):
+            return gram.parser(), tree, skel, spans  # the output is parsed whole
+        spans = inside
+    return None
 
 
 def _rows(source: Source, span: tuple[int, int]) -> tuple[int, int]:

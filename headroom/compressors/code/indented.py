@@ -51,15 +51,21 @@ def indented_spans(source: Source, max_lines: int) -> list[tuple[int, int]]:
     """:func:`~headroom.compressors.code.bodies.body_spans` for Python: offsets of the
     spans of whole lines left out of the outermost function bodies (see the module
     docstring), two at most per body. A body that keeps no line (say, its code is all
-    compound statements) stays, and functions nested in it are searched."""
+    compound statements) stays, and functions nested in it are searched; a ``def`` after
+    an odd number of triple quotes (in a docstring's example) is not one."""
     spans: list[tuple[int, int]] = []
-    pos = 0
+    pos = counted = 0
+    doubles = singles = 0  # triple quotes before `counted`: an odd count means inside a string
     view, starts = source.view, source.starts
     while (found := _DEF.search(view, pos)) is not None:
         row = source.row_at(found.start())
-        prefix = _DEF_PREFIX.match(view, starts[row], found.start())
+        line_start = starts[row]
+        doubles += view.count('"""', counted, line_start)
+        singles += view.count("\'\'\'", counted, line_start)
+        counted = line_start
+        prefix = _DEF_PREFIX.match(view, line_start, found.start())
         rows = None
-        if prefix is not None and prefix.end() == found.start():
+        if prefix is not None and prefix.end() == found.start() and not doubles % 2 and not singles % 2:
             signature = _DEF_REST.match(view, found.end()) or _DEF_NESTED_REST.match(view, found.end())
             if signature is not None:
                 rows = _indented_body(source, signature, prefix.group(1), max_lines)
