@@ -203,8 +203,8 @@ def test_same_skeleton_as_a_parse_of_the_whole_file(monkeypatch: pytest.MonkeyPa
     used: list[bool] = []
     real = code._without_bodies
 
-    def spy(source: Source, gram: Any) -> Any:
-        parsed = real(source, gram)
+    def spy(source: Source, gram: Any, tried: list[Any] | None = None) -> Any:
+        parsed = real(source, gram, tried)
         used.append(parsed is not None)
         return parsed
 
@@ -225,6 +225,35 @@ def test_a_kept_body_with_an_error_the_first_parse_missed() -> None:
     comp = compress(broken, "how does Load count the retries?", CFG)
     assert comp.strategy == "code:skeleton" and "n++ +" in comp.text
     assert _errors("go", comp.text) <= _errors("go", broken) and restore(comp) == broken
+
+
+def test_one_line_bodies_are_left_out_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even a one-line body costs the parser more than the range that skips it."""
+    short = "\nfunc (c *Config) Named() string {\n\treturn c.Name\n}\n"
+    rows = _rows(GO + short)
+    assert len(rows) == 3 and rows[2][0] == rows[2][1] == (GO + short).split("\n").index("\treturn c.Name")
+    comp = compress(GO + short, "", CFG)
+    assert comp.text == _whole_parse(monkeypatch, GO + short, "").text
+
+
+def test_a_file_with_an_error_of_its_own_is_parsed_whole_from_the_first_tree(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parse without bodies shows the file's own error, so the guess is not taken; the
+    whole parse goes on from that tree (only the bodies are parsed) and is the same tree a
+    parse from scratch gives."""
+    more = "".join(f"\nfunc step{i}(x int) int {{\n\ty := x * {i}\n\tfmt.Println(y)\n\tfmt.Println(y, x)\n"
+                   f"\tfmt.Println(x, y, x)\n\treturn y + 1\n}}\n" for i in range(4))
+    text = GO + more + "\nvar broken = [\n"  # the file's own error, outside every body
+    source, gram = Source.of(text), grammar("go")
+    assert source is not None and gram is not None
+    tried: list[Any] = []
+    assert code._without_bodies(source, gram, tried) is None and len(tried) == 1
+    assert tried[0].root_node.has_error
+    _, _, tree = code._parse(source, gram, tried[0])
+    assert str(tree.root_node) == str(gram.parser().parse(source.src).root_node)
+    comp = compress(text, "how does Load count the retries?", CFG)
+    assert comp.strategy == "code:skeleton" and restore(comp) == text
+    assert comp.text == _whole_parse(monkeypatch, text, "how does Load count the retries?").text
 
 
 #: Top-level Go declarations; the raw string and the comment hold what looks like a function.

@@ -126,15 +126,16 @@ _ALTERNATIVES = {"javascript": ("typescript", "tsx"), "typescript": ("tsx", "jav
 SAMPLE_BYTES = 8192
 
 
-def _parse(source: Source, gram: Grammar) -> tuple[Grammar, Any, Any]:
-    """(grammar, parser, tree) for the file. A parse with errors may mean the router
+def _parse(source: Source, gram: Grammar, old: Any = None) -> tuple[Grammar, Any, Any]:
+    """(grammar, parser, tree) for the file, continuing from ``old`` (a parse that left
+    function bodies out: only they are parsed now). A parse with errors may mean the router
     named the wrong language: its close relatives (JavaScript, TypeScript, TSX) are tried
     on a sample, and every other grammar too when the file is small (the router's guess
     rests on few lines) or the errors are too many for it to be in this language at all
     (a foreign grammar's error recovery is slow on a large sample, so not otherwise). The
     grammar with the fewest errors wins."""
     parser = gram.parser()
-    tree = parser.parse(source.src)
+    tree = parser.parse(source.src) if old is None else parser.parse(source.src, old)
     if not tree.root_node.has_error:
         return gram, parser, tree
     errors = syntax_errors(tree)
@@ -170,9 +171,10 @@ def _foreign(errors: int, source: Source) -> bool:
 def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> Compressed:
     text = source.text
     spans: list[tuple[int, int]] = []
-    parsed = _without_bodies(source, gram)
+    tried: list[Any] = []
+    parsed = _without_bodies(source, gram, tried)
     if parsed is None:
-        gram, parser, tree = _parse(source, gram)
+        gram, parser, tree = _parse(source, gram, tried[-1] if tried else None)
         if tree.root_node.has_error and _foreign(syntax_errors(tree), source):
             return Compressed(fold_lines(text), "code:fold")  # not this language after all
         skel = analyze(gram, tree, source)
@@ -199,14 +201,16 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
     return Compressed(out, "code:skeleton", omissions, check)
 
 
-def _without_bodies(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, list[tuple[int, int]]] | None:
+def _without_bodies(source: Source, gram: Grammar, tried: list[Any] | None = None
+                    ) -> tuple[Any, Any, Skeleton, list[tuple[int, int]]] | None:
     """(parser for the output, tree, skeleton, spans left out) from a parse without the
     function bodies (:mod:`~headroom.compressors.code.bodies`), or ``None`` when there
     is nothing to leave out or the guess at the bodies was not borne out: the parse has
     errors, or spans are not (inside) the body of a function the skeleton found even
     after a second parse that leaves only the others out (a ``def`` in a docstring's
     example, or nested deeper than the skeleton looks, costs a cheap parse, not a whole
-    one)."""
+    one). A tree not borne out is appended to ``tried``: the whole parse goes on from it
+    (most often the file has a syntax error of its own, which the whole parse has too)."""
     max_lines = int(WRAPPER_SHARE * len(source.raw))
     spans = indented_spans(source, max_lines) if gram.spec.indented else body_spans(source.view, max_lines)
     most = MAX_RANGE_ROWS // len(source.raw)
@@ -215,13 +219,13 @@ def _without_bodies(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, 
     tree = None
     for _ in range(2):
         if not spans:
-            return None
+            break
         parser = gram.parser()
         parser.included_ranges = _outside(source, spans)
         # again: from the first tree, so only what is no longer left out is parsed
         tree = parser.parse(source.src) if tree is None else parser.parse(source.src, tree)
         if tree.root_node.has_error:
-            return None
+            break
         ends = dict(map(partial(_rows, source), spans)) if gram.spec.indented else None
         skel = analyze(gram, tree, source, ends)
         firsts, lasts = [f.first for f in skel.funcs], [f.last for f in skel.funcs]
@@ -229,6 +233,8 @@ def _without_bodies(source: Source, gram: Grammar) -> tuple[Any, Any, Skeleton, 
         if len(inside) == len(spans):
             return gram.parser(), tree, skel, spans  # the output is parsed whole
         spans = inside
+    if tried is not None and tree is not None:
+        tried.append(tree)
     return None
 
 

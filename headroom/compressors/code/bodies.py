@@ -26,8 +26,9 @@ from functools import cache
 
 __all__ = ["MIN_LINES", "body_spans"]
 
-#: Bodies with fewer lines than this are left in (leaving them out would save nothing).
-MIN_LINES = 3
+#: Bodies with fewer lines than this stay in the parse. Even a one-line body costs the
+#: parser more than the range that skips it (the skeleton is the same either way).
+MIN_LINES = 1
 
 #: A line that can open a function body: its indentation, then anything but a comment, a
 #: control statement or a type declaration, a ``)`` closing the parameters (followed by
