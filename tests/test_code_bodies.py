@@ -183,9 +183,17 @@ def test_a_wrong_guess_is_parsed_again_without_it(monkeypatch: pytest.MonkeyPatc
     assert len(spans) == 3
     parsed = code._without_bodies(source, gram)  # the third span is no function's body: parsed again without it
     assert parsed is not None and parsed[3] == spans[:2]
-    comp = compress(text, "", CFG)
-    assert comp.strategy == "code:skeleton" and restore(comp) == text and _errors("go", comp.text) == 0
-    assert comp.text == _whole_parse(monkeypatch, text, "").text
+    comp = _skeleton_as_whole(monkeypatch, text, "")
+    assert _errors("go", comp.text) == 0
+
+
+def _skeleton_as_whole(monkeypatch: pytest.MonkeyPatch, text: str, question: str) -> Any:
+    """``text`` compressed: a skeleton that restores to ``text`` and is byte for byte the one
+    a parse of the whole file gives."""
+    comp = compress(text, question, CFG)
+    assert comp.strategy == "code:skeleton" and restore(comp) == text
+    assert comp.text == _whole_parse(monkeypatch, text, question).text
+    return comp
 
 
 def _whole_parse(monkeypatch: pytest.MonkeyPatch, text: str, question: str) -> Any:
@@ -232,8 +240,7 @@ def test_one_line_bodies_are_left_out_too(monkeypatch: pytest.MonkeyPatch) -> No
     short = "\nfunc (c *Config) Named() string {\n\treturn c.Name\n}\n"
     rows = _rows(GO + short)
     assert len(rows) == 3 and rows[2][0] == rows[2][1] == (GO + short).split("\n").index("\treturn c.Name")
-    comp = compress(GO + short, "", CFG)
-    assert comp.text == _whole_parse(monkeypatch, GO + short, "").text
+    _skeleton_as_whole(monkeypatch, GO + short, "")
 
 
 def test_a_file_with_an_error_of_its_own_is_parsed_whole_from_the_first_tree(
@@ -251,9 +258,7 @@ def test_a_file_with_an_error_of_its_own_is_parsed_whole_from_the_first_tree(
     assert tried[0].root_node.has_error
     _, _, tree = code._parse(source, gram, tried[0])
     assert str(tree.root_node) == str(gram.parser().parse(source.src).root_node)
-    comp = compress(text, "how does Load count the retries?", CFG)
-    assert comp.strategy == "code:skeleton" and restore(comp) == text
-    assert comp.text == _whole_parse(monkeypatch, text, "how does Load count the retries?").text
+    _skeleton_as_whole(monkeypatch, text, "how does Load count the retries?")
 
 
 #: Top-level Go declarations; the raw string and the comment hold what looks like a function.
@@ -403,9 +408,8 @@ def test_a_python_def_nested_too_deep_is_parsed_again_without_it(monkeypatch: py
     assert len(spans) == 5  # not one in the string: it follows an odd number of triple quotes
     parsed = code._without_bodies(source, gram)  # the fifth span is in no function: parsed again without it
     assert parsed is not None and parsed[3] == spans[:4]
-    comp = compress(text, "", CFG)
-    assert comp.strategy == "code:skeleton" and restore(comp) == text and _errors("python", comp.text) == 0
-    assert comp.text == _whole_parse(monkeypatch, text, "").text
+    comp = _skeleton_as_whole(monkeypatch, text, "")
+    assert _errors("python", comp.text) == 0
 
 
 #: Python definitions; ``{inner}`` is a body of statements at four spaces.
