@@ -21,12 +21,21 @@ __all__ = ["WORKERS", "run_beside", "start"]
 T = TypeVar("T")
 R = TypeVar("R")
 
+
+#: CPUs this process may run on (a container's cpuset, not the machine's count).
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 #: Worker threads; 0 on a single core, where there is nothing to overlap.
-WORKERS = min(4, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
+WORKERS = min(4, _CPUS) if _CPUS > 1 else 0
 
 _pool: ThreadPoolExecutor | None = None
 _busy = 0
 _lock = threading.Lock()
+#: Native ids of the worker threads, for their affinity (Linux).
+_tids: list[int] = []
+#: libc's ``sched_getcpu`` where the workers can be steered; ``None`` where they cannot.
+_getcpu: Callable[[], int] | None = None
+#: The affinity the workers were last given (no system call when it would not change).
+_steered: set[int] | None = None
 
 
 def run_beside(job: Callable[[], T], here: Callable[[], R]) -> tuple[T, R]:
@@ -58,11 +67,52 @@ def start() -> None:
 
 
 def _executor() -> ThreadPoolExecutor:
-    global _pool
+    global _pool, _getcpu
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="headroom")
+            _getcpu = _cpu_getter()
+            _pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="headroom", initializer=_register)
         return _pool
+
+
+def _register() -> None:
+    with _lock:
+        _tids.append(threading.get_native_id())
+
+
+def _cpu_getter() -> Callable[[], int] | None:
+    """libc's ``sched_getcpu`` (Linux), or ``None``: then workers go where the kernel puts them."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        import ctypes
+
+        getcpu = ctypes.CDLL(None, use_errno=True).sched_getcpu
+    except (OSError, AttributeError):
+        return None
+    getcpu.restype = ctypes.c_int
+    getcpu.argtypes = []
+    return getcpu  # type: ignore[no-any-return]
+
+
+def _steer() -> None:
+    """Give the workers the caller's affinity less the CPU it runs on, so the job about
+    to be handed over starts on another CPU at once (see the module docstring)."""
+    global _getcpu, _steered
+    getcpu = _getcpu
+    if getcpu is None:
+        return
+    try:
+        cpus = os.sched_getaffinity(0) - {getcpu()}
+        if not cpus or cpus == _steered:
+            return
+        with _lock:
+            tids = list(_tids)
+        for tid in tids:
+            os.sched_setaffinity(tid, cpus)
+        _steered = cpus if len(tids) == WORKERS else None
+    except OSError:  # a worker gone, a cpuset changed under us: stop steering
+        _getcpu = None
 
 
 def _submit(job: Callable[[], T]) -> Future[T] | None:
@@ -74,6 +124,7 @@ def _submit(job: Callable[[], T]) -> Future[T] | None:
         if _busy >= WORKERS:
             return None
         _busy += 1
+    _steer()
 
     def run() -> T:
         try:
@@ -92,8 +143,8 @@ def _release() -> None:
 
 def _forget_pool() -> None:
     """A forked child inherits the pool object but none of its threads: start afresh."""
-    global _pool, _busy, _lock
-    _pool, _busy, _lock = None, 0, threading.Lock()
+    global _pool, _busy, _lock, _tids, _steered
+    _pool, _busy, _lock, _tids, _steered = None, 0, threading.Lock(), [], None
 
 
 if hasattr(os, "register_at_fork"):

@@ -226,3 +226,55 @@ def test_concurrent_calls_share_the_workers_and_agree(monkeypatch: pytest.Monkey
     assert not errors and len(results) == 8
     assert all(r == alone for r in results)
     assert alone[2]["content"] != read and workers._busy == 0
+
+
+@pytest.fixture
+def fresh_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "WORKERS", 2)
+    monkeypatch.setattr(workers, "_busy", 0)
+    monkeypatch.setattr(workers, "_pool", None)
+    monkeypatch.setattr(workers, "_tids", [])
+    monkeypatch.setattr(workers, "_steered", None)
+    monkeypatch.setattr(workers, "_getcpu", None)  # set again by the new pool, put back afterwards
+    workers.start()
+
+
+def _affinity_on_a_worker() -> tuple[set[int], int]:
+    """(the affinity a job handed to a worker runs with, the worker's thread id)."""
+    picked_up = threading.Event()
+
+    def job() -> tuple[set[int], int]:
+        picked_up.set()
+        return os.sched_getaffinity(0), threading.get_ident()
+
+    (affinity, ident), _ = workers.run_beside(job, lambda: picked_up.wait(10))
+    return affinity, ident
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two CPUs")
+def test_a_job_starts_off_the_callers_cpu(fresh_pool: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert workers._getcpu is not None  # libc's sched_getcpu was found
+    assert workers._getcpu() in os.sched_getaffinity(0)
+    allowed = os.sched_getaffinity(0)
+    for cpu in sorted(allowed)[:2]:  # wherever the caller runs, the job is kept off that CPU
+        monkeypatch.setattr(workers, "_getcpu", lambda cpu=cpu: cpu)
+        affinity, ident = _affinity_on_a_worker()
+        assert affinity == allowed - {cpu}
+        assert ident != threading.get_ident()
+    assert workers._busy == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two CPUs")
+def test_steering_that_fails_is_given_up_and_the_job_still_runs(fresh_pool: None,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(tid: int, cpus: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setaffinity", refused)
+    affinity, ident = _affinity_on_a_worker()
+    assert ident != threading.get_ident()
+    assert affinity == os.sched_getaffinity(0)  # left as the worker was started
+    assert workers._getcpu is None  # no further attempts
+    assert _affinity_on_a_worker()[1] != threading.get_ident()
