@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from headroom.tokens import MAX_TOKEN_BYTES, encoding_for_model
+from headroom.tokens import MAX_TOKEN_BYTES, token_counter
 
 __all__ = ["Counter", "is_safe_line", "next_safe_start"]
 
@@ -48,7 +48,7 @@ class Counter:
     """Exact counts for one call, each distinct string object counted once."""
 
     def __init__(self, model: str | None) -> None:
-        self._encode = encoding_for_model(model).encode_ordinary
+        self._count = token_counter(model)
         self._done: dict[int, tuple[str, int]] = {}
 
     def count(self, text: str) -> int:
@@ -58,7 +58,7 @@ class Counter:
         hit = self._done.get(key)
         if hit is not None and hit[0] is text:
             return hit[1]
-        n = len(self._encode(text))
+        n = self._count(text)
         self._done[key] = (text, n)
         return n
 
@@ -73,7 +73,7 @@ class Counter:
         step = floor * _FLOOR_CHARS_PER_TOKEN
         while start < len(text):
             cut = next_safe_start(text, start + step)
-            total += len(self._encode(text[start:cut]))  # a piece of a sum: not remembered
+            total += self._count(text[start:cut])  # a piece of a sum: not remembered
             if total >= floor:
                 return True
             start, step = cut, step * 4

@@ -17,7 +17,7 @@ import headroom.workers as workers
 from headroom import compress
 from headroom.compressors.code.languages import SPECS, _load
 from headroom.counter import Counter, is_safe_line, next_safe_start
-from headroom.tokens import MAX_TOKEN_BYTES, encoding_for_model
+from headroom.tokens import MAX_TOKEN_BYTES, count_text, encoding_for_model, token_counter
 from headroom.warmup import warm_up
 
 # Characters that stress the tokenizer's pre-split: line breaks, runs of spaces and tabs,
@@ -35,6 +35,15 @@ def test_a_cut_at_a_safe_line_start_keeps_the_count(text: str, at: int, model: s
     assert cut == 0 or cut == len(text) or (text[cut - 1] == "\n" and is_safe_line(text[cut:].split("\n")[0]))
     whole = len(enc.encode_ordinary(text))
     assert len(enc.encode_ordinary(text[:cut])) + len(enc.encode_ordinary(text[cut:])) == whole
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_TEXT, st.sampled_from(["<|endoftext|>", "<|fim_prefix|>", "<|endofprompt|>", "\ud83d",
+                                                   "\udc00x"])), max_size=6).map("".join),
+       st.sampled_from(["gpt-4o", "gpt-4"]))
+def test_token_counter_counts_what_encode_ordinary_yields(text: str, model: str) -> None:
+    """Special-token strings as ordinary text, lone surrogates as tiktoken replaces them."""
+    assert token_counter(model)(text) == len(encoding_for_model(model).encode_ordinary(text)) == count_text(text, model)
 
 
 def test_safe_lines() -> None:
@@ -55,8 +64,8 @@ def test_at_least_agrees_with_a_full_count(text: str, floor: int) -> None:
 def test_at_least_counts_only_a_prefix_of_a_long_text() -> None:
     counter = Counter("gpt-4o")
     seen: list[int] = []
-    encode = counter._encode
-    counter._encode = lambda t: (seen.append(len(t)), encode(t))[1]  # type: ignore[method-assign]
+    count = counter._count
+    counter._count = lambda t: (seen.append(len(t)), count(t))[1]
     text = "\n".join(f"line {i} of a long tool output" for i in range(1_000))
     assert 300 * 6 < len(text) < 300 * MAX_TOKEN_BYTES
     assert counter.at_least(text, 300)
@@ -65,7 +74,7 @@ def test_at_least_counts_only_a_prefix_of_a_long_text() -> None:
 
 def test_at_least_needs_no_count_for_a_text_no_token_could_cover() -> None:
     counter = Counter("gpt-4o")
-    counter._encode = lambda t: pytest.fail("counted")  # type: ignore[method-assign]
+    counter._count = lambda t: pytest.fail("counted")
     assert counter.at_least("x" * (300 * MAX_TOKEN_BYTES), 300)
 
 
