@@ -243,14 +243,31 @@ def test_one_line_bodies_are_left_out_too(monkeypatch: pytest.MonkeyPatch) -> No
     _skeleton_as_whole(monkeypatch, GO + short, "")
 
 
-def test_a_file_with_an_error_of_its_own_is_parsed_whole_from_the_first_tree(
+def _steps(n: int) -> str:
+    return "".join(f"\nfunc step{i}(x int) int {{\n\ty := x * {i}\n\tfmt.Println(y)\n\tfmt.Println(y, x)\n"
+                   f"\tfmt.Println(x, y, x)\n\treturn y + 1\n}}\n" for i in range(n))
+
+
+def test_an_error_of_the_files_own_away_from_the_bodies_keeps_the_parse_without_them(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The parse without bodies shows the file's own error, so the guess is not taken; the
-    whole parse goes on from that tree (only the bodies are parsed) and is the same tree a
-    parse from scratch gives."""
-    more = "".join(f"\nfunc step{i}(x int) int {{\n\ty := x * {i}\n\tfmt.Println(y)\n\tfmt.Println(y, x)\n"
-                   f"\tfmt.Println(x, y, x)\n\treturn y + 1\n}}\n" for i in range(4))
-    text = GO + more + "\nvar broken = [\n"  # the file's own error, outside every body
+    """A construct the grammar rejects is an error with or without the bodies: the parse
+    that left them out is kept, and the skeleton is the one the whole parse gives."""
+    text = GO + _steps(80) + "\nvar broken = [\n"  # the file's own error, rows away from every body
+    source, gram = Source.of(text), grammar("go")
+    assert source is not None and gram is not None and len(source.src) > code.SAMPLE_BYTES
+    parsed = code._without_bodies(source, gram)
+    assert parsed is not None
+    _, tree, _, spans = parsed
+    assert tree.root_node.has_error and len(spans) >= 4
+    assert gram.parser().parse(source.src).root_node.has_error  # the whole file has it too
+    _skeleton_as_whole(monkeypatch, text, "how does Load count the retries?")
+
+
+def test_an_error_at_a_body_is_parsed_whole_from_the_first_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error on a row next to a span may be one that leaving the span out caused: the
+    guess is not taken; the whole parse goes on from that tree (only the bodies are
+    parsed) and is the same tree a parse from scratch gives."""
+    text = GO + _steps(4) + "\nfunc bad(x int) int {\n\ty := x\n\tfmt.Println(y)\n\treturn y\n})\n"
     source, gram = Source.of(text), grammar("go")
     assert source is not None and gram is not None
     tried: list[Any] = []
@@ -259,6 +276,24 @@ def test_a_file_with_an_error_of_its_own_is_parsed_whole_from_the_first_tree(
     _, _, tree = code._parse(source, gram, tried[0])
     assert str(tree.root_node) == str(gram.parser().parse(source.src).root_node)
     _skeleton_as_whole(monkeypatch, text, "how does Load count the retries?")
+
+
+def test_errors_a_close_relative_does_not_have_are_not_taken_for_the_files_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """TypeScript routed as JavaScript: the type declarations are errors away from every
+    body, but TypeScript parses the file's start without them, so the parse without bodies
+    is not kept and the whole parse picks TypeScript, as it would have anyway."""
+    head = "interface Options {\n  scale: number;\n  limit?: number;\n}\n\ntype Id = string | number;\n"
+    steps = "".join(f"\nfunction step{i}(input, options) {{\n  const value = input * options.scale * {i};\n"
+                    f"  if (value > options.limit) {{\n    return options.limit;\n  }}\n  return value;\n}}\n"
+                    for i in range(80))
+    text = head + steps
+    source, gram = Source.of(text), grammar("javascript")
+    assert source is not None and gram is not None and len(source.src) > code.SAMPLE_BYTES
+    assert code._without_bodies(source, gram) is None
+    assert code._parse(source, gram)[0].spec.name == "typescript"
+    comp = compress(text, "which step clamps the value?", CFG.with_(options={"code": {"language": "javascript"}}))
+    assert comp.strategy == "code:skeleton" and restore(comp) == text
 
 
 #: Top-level Go declarations; the raw string and the comment hold what looks like a function.

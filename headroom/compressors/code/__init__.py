@@ -18,6 +18,7 @@ lossless line folding.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from functools import partial
 from heapq import nlargest
 from typing import TYPE_CHECKING, Any
@@ -142,9 +143,22 @@ def _parse(source: Source, gram: Grammar, old: Any = None) -> tuple[Grammar, Any
     names = list(_ALTERNATIVES.get(gram.spec.name, ()))
     if _foreign(errors, source) or len(source.src) <= SAMPLE_BYTES:  # a small file is cheap to try
         names += [guess_language(source.text), *SPECS]
+    best = _best_on_sample(source, gram, names, errors)
+    if best is not gram:
+        alt_parser = best.parser()
+        alt_tree = alt_parser.parse(source.src)
+        if syntax_errors(alt_tree) < errors:
+            return best, alt_parser, alt_tree
+    return gram, parser, tree
+
+
+def _best_on_sample(source: Source, gram: Grammar, names: Iterable[str], errors: int) -> Grammar:
+    """Of ``gram`` and the grammars ``names``, the one that parses the file's first
+    :data:`SAMPLE_BYTES` with the fewest errors (``gram`` on a tie); ``errors``: what
+    ``gram`` found in the whole file, when that is all the sample is."""
     names = [name for name in dict.fromkeys(names) if name != gram.spec.name]
     if not names:
-        return gram, parser, tree
+        return gram
     cut = source.src.rfind(b"\n", 0, SAMPLE_BYTES) if len(source.src) > SAMPLE_BYTES else len(source.src)
     sample = source.src[:max(cut, 0)]
     best, fewest = gram, syntax_errors(gram.parser().parse(sample)) if cut < len(source.src) else errors
@@ -155,12 +169,7 @@ def _parse(source: Source, gram: Grammar, old: Any = None) -> tuple[Grammar, Any
         found = syntax_errors(alt.parser().parse(sample))
         if found < fewest:
             best, fewest = alt, found
-    if best is not gram:
-        alt_parser = best.parser()
-        alt_tree = alt_parser.parse(source.src)
-        if syntax_errors(alt_tree) < errors:
-            return best, alt_parser, alt_tree
-    return gram, parser, tree
+    return best
 
 
 def _foreign(errors: int, source: Source) -> bool:
@@ -206,36 +215,67 @@ def _without_bodies(source: Source, gram: Grammar, tried: list[Any] | None = Non
     """(parser for the output, tree, skeleton, spans left out) from a parse without the
     function bodies (:mod:`~headroom.compressors.code.bodies`), or ``None`` when there
     is nothing to leave out or the guess at the bodies was not borne out: the parse has
-    errors, or spans are not (inside) the body of a function the skeleton found even
-    after a second parse that leaves only the others out (a ``def`` in a docstring's
-    example, or nested deeper than the skeleton looks, costs a cheap parse, not a whole
-    one). A tree not borne out is appended to ``tried``: the whole parse goes on from it
-    (most often the file has a syntax error of its own, which the whole parse has too)."""
+    errors at a span (see :func:`_own_errors`), or spans are not (inside) the body of a
+    function the skeleton found even after a second parse that leaves only the others out
+    (a ``def`` in a docstring's example, or nested deeper than the skeleton looks, costs a
+    cheap parse, not a whole one). A tree not borne out is appended to ``tried``: the
+    whole parse goes on from it (only what was left out is parsed)."""
     max_lines = int(WRAPPER_SHARE * len(source.raw))
     spans = indented_spans(source, max_lines) if gram.spec.indented else body_spans(source.view, max_lines)
     most = MAX_RANGE_ROWS // len(source.raw)
     if len(spans) > most:  # the largest ones: tree-sitter looks for its place among all ranges, row by row
         spans = sorted(nlargest(most, spans, key=lambda span: span[1] - span[0]))
     tree = None
-    for _ in range(2):
+    for again in (False, True):
         if not spans:
             break
         parser = gram.parser()
         parser.included_ranges = _outside(source, spans)
         # again: from the first tree, so only what is no longer left out is parsed
         tree = parser.parse(source.src) if tree is None else parser.parse(source.src, tree)
-        if tree.root_node.has_error:
+        errors = tree.root_node.has_error
+        if errors and again:
             break
         ends = dict(map(partial(_rows, source), spans)) if gram.spec.indented else None
         skel = analyze(gram, tree, source, ends)
         firsts, lasts = [f.first for f in skel.funcs], [f.last for f in skel.funcs]
         inside = [span for span in spans if _within(firsts, lasts, *_rows(source, span))]
-        if len(inside) == len(spans):
+        if len(inside) == len(spans) and (not errors or _own_errors(tree, source, spans, gram)):
             return gram.parser(), tree, skel, spans  # the output is parsed whole
+        if errors:  # errors, and spans that are no function's body: the whole parse settles it
+            break
         spans = inside
     if tried is not None and tree is not None:
         tried.append(tree)
     return None
+
+
+def _own_errors(tree: Any, source: Source, spans: list[tuple[int, int]], gram: Grammar) -> bool:
+    """Whether the syntax errors of a parse that left ``spans`` out are the file's own: a
+    few, none of them on or next to a row of a span, in a file larger than the sample
+    :func:`_parse` would try every grammar on and that no close relative of ``gram``
+    parses better (errors may also mean the router named the wrong language). A construct
+    the grammar rejects (JavaScript's ``export { _null as null }``, a Rust macro it does
+    not know) is an error with or without the bodies; one that leaving a span out caused
+    (a span that was not a body) lies at that span. The validity check re-counts errors
+    against the whole input whenever the output has more than this parse."""
+    if len(source.src) <= SAMPLE_BYTES:
+        return False
+    rows = [_rows(source, span) for span in spans]
+    firsts = [first for first, _ in rows]
+    errors = 0
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            errors += 1
+            top, bottom = node.start_point.row - 1, node.end_point.row + 1
+            k = bisect_right(firsts, bottom) - 1  # the last span starting above the error's end
+            if errors > MAX_ERRORS or (k >= 0 and rows[k][1] >= top):
+                return False
+        elif node.has_error:
+            stack.extend(node.children)
+    return _best_on_sample(source, gram, _ALTERNATIVES.get(gram.spec.name, ()), errors) is gram
 
 
 def _rows(source: Source, span: tuple[int, int]) -> tuple[int, int]:
