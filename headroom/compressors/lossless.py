@@ -26,19 +26,14 @@ def fold_lines(text: str) -> str:
     prev: str | None = None
     run = 0
     blank = False
-
-    def flush() -> None:
-        fold = marker(f"previous line ×{count(run)} more")
-        if run >= MIN_RUN and len(fold) < (len(prev or "") + 1) * run:  # folding must not lengthen
-            out.append(fold)
-        else:
-            out.extend([prev or ""] * run)
-
-    for raw in text.split("\n"):
-        line = raw[:-1] if raw.endswith("\r") else raw
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    for line in lines:
         if not line.strip():
             if not blank:
-                flush()
+                if run:
+                    _repeat(out, prev or "", run)
                 run, prev = 0, None
                 out.append("")
             blank = True
@@ -47,11 +42,22 @@ def fold_lines(text: str) -> str:
         if line == prev:
             run += 1
             continue
-        flush()
+        if run:
+            _repeat(out, prev or "", run)
         out.append(line)
         prev, run = line, 0
-    flush()
+    if run:
+        _repeat(out, prev or "", run)
     return "\n".join(out)
+
+
+def _repeat(out: list[str], line: str, run: int) -> None:
+    """``line`` ``run`` more times, folded into a marker when that is shorter."""
+    fold = marker(f"previous line ×{count(run)} more")
+    if run >= MIN_RUN and len(fold) < (len(line) + 1) * run:  # folding must not lengthen
+        out.append(fold)
+    else:
+        out.extend([line] * run)
 
 
 def fold(text: str, question: str, config: Config) -> Compressed:
