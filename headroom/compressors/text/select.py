@@ -188,9 +188,10 @@ def select(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], query: Q
     strong = STRONG * -heap[0][0] if heap and query else float("inf")  # without a question nothing is "the answer"
     top = MIN_TOP if query else 0
     rank = 0
+    discount = {t: 1.0 - COVERED ** c for t, c in covered.items() if c}  # per covered word, kept current
     while heap:
         _, i = heapq.heappop(heap)
-        p = _current(prio[i], terms_of[i], covered)
+        p = _current(prio[i], terms_of[i], discount)
         if heap and p < -heap[0][0]:
             heapq.heappush(heap, (-p, i))  # stale: others now matter more
             continue
@@ -202,16 +203,23 @@ def select(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], query: Q
             keep[i] = True
             used += cost
             covered.update(terms_of[i].keys())
+            discount.update((t, 1.0 - COVERED ** covered[t]) for t in terms_of[i])
         rank += 1
     restore_small(pieces, keep, prio, min_omit)
     return keep
 
 
-def _current(prio: float, terms: dict[str, float], covered: Counter[str]) -> float:
-    """``prio`` with each word's share discounted by how often kept pieces already have it."""
+def _current(prio: float, terms: dict[str, float], discount: dict[str, float]) -> float:
+    """``prio`` with each word's share discounted by how often kept pieces already have it
+    (``discount``: ``1 - COVERED ** times`` per word some kept piece has)."""
     if not terms:
         return prio
-    return prio - sum(score * (1.0 - COVERED ** covered[t]) for t, score in terms.items() if covered[t])
+    cut = 0.0
+    for t, score in terms.items():
+        d = discount.get(t)
+        if d is not None:
+            cut += score * d
+    return prio - cut
 
 
 def _runs(keep: Sequence[bool]) -> int:
