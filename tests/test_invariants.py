@@ -107,7 +107,7 @@ def _boom(text: str, question: str, config: Config) -> Compressed:
     raise RuntimeError("compressor exploded")
 
 
-@pytest.mark.parametrize("lines", [400, 1200])  # compressed on this thread; on a worker (over OFFLOAD_CHARS)
+@pytest.mark.parametrize("lines", [150, 1200])  # compressed on this thread; on a worker (over OFFLOAD_CHARS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_fail_open(fmt: str, lines: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import headroom.pipeline as pipeline
@@ -130,7 +130,7 @@ class _BrokenStore(MemoryStore):
         raise ConnectionError("store is down")
 
 
-@pytest.mark.parametrize("lines", [400, 1200])
+@pytest.mark.parametrize("lines", [150, 1200])  # the store on this thread; on a worker
 def test_a_failing_store_fails_open(lines: int, caplog: pytest.LogCaptureFixture) -> None:
     """The store runs after the compressor (on the worker, for a large unit): its error
     sends the unit as it was, like any other internal error."""
