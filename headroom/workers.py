@@ -34,8 +34,6 @@ _lock = threading.Lock()
 _tids: list[int] = []
 #: libc's ``sched_getcpu`` where the workers can be steered; ``None`` where they cannot.
 _getcpu: Callable[[], int] | None = None
-#: The affinity the workers were last given (no system call when it would not change).
-_steered: set[int] | None = None
 
 
 def run_beside(job: Callable[[], T], here: Callable[[], R]) -> tuple[T, R]:
@@ -95,24 +93,37 @@ def _cpu_getter() -> Callable[[], int] | None:
     return getcpu  # type: ignore[no-any-return]
 
 
-def _steer() -> None:
+def _steer() -> set[int] | None:
     """Give the workers the caller's affinity less the CPU it runs on, so the job about
-    to be handed over starts on another CPU at once (see the module docstring)."""
-    global _getcpu, _steered
+    to be handed over starts on another CPU at once (see the module docstring); the
+    caller's affinity, for the worker to take back, or ``None`` when not steering."""
+    global _getcpu
     getcpu = _getcpu
     if getcpu is None:
-        return
+        return None
     try:
-        cpus = os.sched_getaffinity(0) - {getcpu()}
-        if not cpus or cpus == _steered:
-            return
+        allowed = os.sched_getaffinity(0)
+        cpus = allowed - {getcpu()}
+        if not cpus:
+            return None
         with _lock:
             tids = list(_tids)
         for tid in tids:
             os.sched_setaffinity(tid, cpus)
-        _steered = cpus if len(tids) == WORKERS else None
+        return allowed
     except OSError:  # a worker gone, a cpuset changed under us: stop steering
         _getcpu = None
+        return None
+
+
+def _unsteer(allowed: set[int] | None) -> None:
+    """The worker starting a job: the caller's whole affinity back (it already runs elsewhere)."""
+    global _getcpu
+    if allowed is not None and _getcpu is not None:
+        try:
+            os.sched_setaffinity(0, allowed)
+        except OSError:
+            _getcpu = None
 
 
 def _submit(job: Callable[[], T]) -> Future[T] | None:
@@ -124,10 +135,11 @@ def _submit(job: Callable[[], T]) -> Future[T] | None:
         if _busy >= WORKERS:
             return None
         _busy += 1
-    _steer()
+    allowed = _steer()
 
     def run() -> T:
         try:
+            _unsteer(allowed)
             return job()
         finally:
             _release()
@@ -143,8 +155,8 @@ def _release() -> None:
 
 def _forget_pool() -> None:
     """A forked child inherits the pool object but none of its threads: start afresh."""
-    global _pool, _busy, _lock, _tids, _steered
-    _pool, _busy, _lock, _tids, _steered = None, 0, threading.Lock(), [], None
+    global _pool, _busy, _lock, _tids
+    _pool, _busy, _lock, _tids = None, 0, threading.Lock(), []
 
 
 if hasattr(os, "register_at_fork"):
