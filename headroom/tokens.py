@@ -77,7 +77,7 @@ def token_counter(model: str | None) -> Callable[[str], int]:
     tiktoken's buffer encoder returns the tokens as one packed array: no Python int per
     token, and less time holding the GIL after the (GIL-free) encoding, which matters
     when a worker thread is compressing beside the count. Falls back to ``encode_ordinary``
-    where a tiktoken version lacks it."""
+    where a tiktoken version lacks it or it answers differently."""
     return _counter(encoding_name_for_model(model))
 
 
@@ -85,9 +85,15 @@ def token_counter(model: str | None) -> Callable[[str], int]:
 def _counter(name: str) -> Callable[[str], int]:
     enc = _encoding(name)
     packed = getattr(getattr(enc, "_core_bpe", None), "encode_to_tiktoken_buffer", None)
-    if packed is None:
-        return lambda text: len(enc.encode_ordinary(text))
     no_specials: set[str] = set()  # special-token strings are counted as ordinary text
+    probe = "headroom <|endoftext|> probe"
+    try:  # a private name: make sure it still means what it meant
+        usable = packed is not None and memoryview(packed(probe, no_specials)).nbytes // 4 == len(
+            enc.encode_ordinary(probe))
+    except Exception:
+        usable = False
+    if packed is None or not usable:
+        return lambda text: len(enc.encode_ordinary(text))
 
     def count(text: str) -> int:
         try:

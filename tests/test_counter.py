@@ -290,3 +290,24 @@ def test_steering_that_fails_is_given_up_and_the_job_still_runs(fresh_pool: None
     assert affinity == os.sched_getaffinity(0)  # left as the worker was started
     assert workers._getcpu is None  # no further attempts
     assert _on_a_worker()[2] != threading.get_ident()
+
+
+def test_token_counter_falls_back_when_the_packed_encoder_is_missing_or_differs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import headroom.tokens as tokens
+
+    class Core:
+        def __init__(self, real: Any, packed: Any) -> None:
+            self.encode_ordinary = real.encode_ordinary
+            if packed is not None:
+                self.encode_to_tiktoken_buffer = packed
+
+    enc = encoding_for_model("gpt-4o")
+    text = "a tool output <|endoftext|> with a special-token string"
+    for packed in (None, lambda t, allowed: b"\x00" * 4, lambda t: b""):  # missing, wrong count, other signature
+        fake = copy.copy(enc)
+        monkeypatch.setattr(fake, "_core_bpe", Core(enc._core_bpe, packed), raising=False)
+        monkeypatch.setattr(tokens, "_encoding", lambda name, fake=fake: fake)
+        tokens._counter.cache_clear()
+        assert tokens._counter("o200k_base")(text) == len(enc.encode_ordinary(text))
+    tokens._counter.cache_clear()
