@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from functools import partial
 from heapq import nlargest
 from typing import TYPE_CHECKING, Any
 
@@ -236,11 +235,11 @@ def _without_bodies(source: Source, gram: Grammar, tried: list[Any] | None = Non
         errors = tree.root_node.has_error
         if errors and again:
             break
-        ends = dict(map(partial(_rows, source), spans)) if gram.spec.indented else None
-        skel = analyze(gram, tree, source, ends)
+        rows = [_rows(source, span) for span in spans]
+        skel = analyze(gram, tree, source, dict(rows) if gram.spec.indented else None)
         firsts, lasts = [f.first for f in skel.funcs], [f.last for f in skel.funcs]
-        inside = [span for span in spans if _within(firsts, lasts, *_rows(source, span))]
-        if len(inside) == len(spans) and (not errors or _own_errors(tree, source, spans, gram)):
+        inside = [span for span, (first, last) in zip(spans, rows) if _within(firsts, lasts, first, last)]
+        if len(inside) == len(spans) and (not errors or _own_errors(tree, source, rows, gram)):
             return gram.parser(), tree, skel, spans  # the output is parsed whole
         if errors:  # errors, and spans that are no function's body: the whole parse settles it
             break
@@ -250,8 +249,8 @@ def _without_bodies(source: Source, gram: Grammar, tried: list[Any] | None = Non
     return None
 
 
-def _own_errors(tree: Any, source: Source, spans: list[tuple[int, int]], gram: Grammar) -> bool:
-    """Whether the syntax errors of a parse that left ``spans`` out are the file's own: a
+def _own_errors(tree: Any, source: Source, rows: list[tuple[int, int]], gram: Grammar) -> bool:
+    """Whether the syntax errors of a parse that left spans of ``rows`` out are the file's own: a
     few, none of them on or next to a row of a span, in a file larger than the sample
     :func:`_parse` would try every grammar on and that no close relative of ``gram``
     parses better (errors may also mean the router named the wrong language). A construct
@@ -261,7 +260,6 @@ def _own_errors(tree: Any, source: Source, spans: list[tuple[int, int]], gram: G
     against the whole input whenever the output has more than this parse."""
     if len(source.src) <= SAMPLE_BYTES:
         return False
-    rows = [_rows(source, span) for span in spans]
     firsts = [first for first, _ in rows]
     errors = 0
     stack = [tree.root_node]
