@@ -125,19 +125,17 @@ def score(cands: Sequence[Candidate], query: Query, hits: Hits) -> list[float]:
     if not query or not n:
         return [0.0] * n
     starts = [c.start for c in cands]
-    ends = [c.end for c in cands]
 
     def owner_of(pos: int) -> int:
         k = bisect_right(starts, pos) - 1
-        return k if k >= 0 and pos < ends[k] else -1
+        return k if k >= 0 and pos < cands[k].end else -1
 
     counts: list[dict[str, int]] = [{} for _ in cands]
     for word, found in hits.words.items():
-        for pos in found:  # owner_of, inlined: this loop runs once per occurrence of a question word
-            k = bisect_right(starts, pos) - 1
-            if k >= 0 and pos < ends[k]:
-                count = counts[k]
-                count[word] = count.get(word, 0) + 1
+        for pos in found:
+            k = owner_of(pos)
+            if k >= 0:
+                counts[k][word] = counts[k].get(word, 0) + 1
     asked = Counter(tokenize(query.text))  # a term the question repeats is what it is about
     weights = {w: 1.0 + 0.5 * (asked[w] - 1) for w in query.words if asked[w] > 1}
     scores = bm25_counts(counts, [float(c.end - c.start) for c in cands], query, b=0.5, weights=weights)
