@@ -102,7 +102,6 @@ def python_doc(block: Any, source: Source) -> Doc | None:
 def comment_blocks(nodes: list[Any], source: Source, bodies: Bodies, comment: str) -> list[Block]:
     """Runs of whole-line comments outside function bodies, trimmed to their first line."""
     view, starts = source.view, source.starts
-    body_starts, body_ends = bodies.starts, bodies.ends
     groups: list[list[tuple[int, int, bool]]] = []
     last_byte = -1
     for sb, eb in sorted({n.byte_range for n in nodes}):
@@ -110,9 +109,8 @@ def comment_blocks(nodes: list[Any], source: Source, bodies: Bodies, comment: st
             continue
         last_byte = eb
         sr = bisect_right(starts, sb) - 1
-        k = bisect_right(body_starts, sr) - 1
-        if k >= 0 and sr <= body_ends[k]:
-            continue  # inside a function body
+        if bodies.inside(sr):
+            continue
         er = bisect_right(starts, eb - 1, sr) - 1  # a line comment may end with its newline
         if view[starts[sr]:sb].strip(_SPACE) or view[eb:starts[er + 1]].strip(_SPACE):
             continue
