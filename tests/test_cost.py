@@ -152,7 +152,8 @@ def test_headroom_costs_less_and_an_unstable_compressor_is_caught(model: str) ->
     broken = [t.turn for t in unstable.turns if t.broke_at]
     assert broken and set(broken) <= {4, 7}  # the turns where the user asks something new
     assert unstable.total("cache_read") < ours.total("cache_read")
-    assert unstable.dollars > ours.dollars
+    # what busting the cache costs, whatever each arm keeps: dollars per input token
+    assert unstable.dollars / unstable.total("input_tokens") > ours.dollars / ours.total("input_tokens")
     if model.startswith("claude"):
         assert unstable.dollars > ours.dollars * 1.3  # writes cost 1.25x: a rewrite is paid for twice
 

@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["INFLECTIONS", "Query", "bm25", "bm25_counts", "bm25_terms", "inflected_positions", "inflection_base",
-           "split_identifier", "stem", "stem_counts", "stemmed", "term_positions",
-           "tokenize"]
+__all__ = ["INFLECTIONS", "Query", "bm25", "bm25_counts", "bm25_terms", "compound_terms", "inflected_positions",
+           "inflection_base", "split_identifier", "stem", "stem_counts", "stemmed", "term_positions", "tokenize",
+           "word_key"]
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:[.:]\d+)*")
 _QUOTED = re.compile(r"""["'`“‘]([^"'`”’\n]{2,80})["'`”’]""")
@@ -31,6 +31,15 @@ them then there these they this those through to too under until up us very was 
 which while who whom why will with would you your yours yes give tell show find see look please any
 anything something everything thing things happen happened happens does did use used using want need
 """.split())
+
+
+_COMPOUND = re.compile(r"[A-Za-z0-9_]+(?:[-./@:+~][A-Za-z0-9_]+)+")
+
+
+def compound_terms(text: str) -> list[str]:
+    """Terms worth matching verbatim that tokenizing would split: ``tar-stream``,
+    ``10.0.0.12``, ``2017-11-03``, ``user@host``, ``libc6:amd64``, ``1.2.3+deb12u1``."""
+    return list(dict.fromkeys(m.group(0).rstrip(".:") for m in _COMPOUND.finditer(text)))
 
 
 def split_identifier(word: str) -> list[str]:
@@ -245,6 +254,15 @@ def inflection_base(word: str) -> str:
                 base = base[:-1]
             return base
     return word
+
+
+def word_key(word: str) -> str:
+    """One key for a word and its inflections, ``y``/``i`` included: ``denied``, ``denies``
+    and ``deny`` -> ``deny``; ``upgraded``, ``upgrades`` -> ``upgrad`` (as ``upgrade``);
+    ``retried`` -> ``retry``. Lowercases; words that are not alphabetic come back lowered."""
+    low = word.lower()
+    base = inflection_base(low)
+    return base[:-1] + "y" if base != low and base.endswith("i") else base
 
 
 def inflected_positions(text: str, words: Iterable[str]) -> dict[str, list[int]]:

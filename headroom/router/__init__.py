@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from headroom.compressors.numbered import prefix_number, split_numbered
 from headroom.kinds import Detection, Kind
+from headroom.router.output import is_output
 from headroom.router.prose import _code_or_prose
 from headroom.router.sample import _HEAD_LINES, _NUMBERED, _jumps, _sample
 from headroom.router.shapes import _CHECKS, _json_kind
@@ -52,4 +53,7 @@ def _classify(text: str, lines: Sequence[str], whole: bool, last: str) -> Detect
         if check(rows):
             return Detection(kind)
     head = [ln for ln in lines[:_HEAD_LINES] if ln.strip()]  # block state (fences, docstrings) needs order
-    return _code_or_prose(head or rows)
+    found = _code_or_prose(head or rows)
+    if (found.kind is Kind.TEXT or (found.kind is Kind.CODE and found.language == "other")) and is_output(rows):
+        return Detection(Kind.LOGS)  # a command's line records: build, install and copy output
+    return found

@@ -1,7 +1,15 @@
-"""Logs: keep what is unusual, collapse what repeats, say in place what was collapsed.
+"""Logs: keep what is unusual or asked about, collapse what repeats, say in place what was
+collapsed.
 
-Lines are grouped into templates (:mod:`.log_templates`). Kept verbatim, in order:
+Lines are grouped into templates (:mod:`.templates`); rare, failing and asked-about values
+of a frequent template's variable parts become templates of their own (:mod:`.values`).
+Kept verbatim, in order:
 
+* the lines of the templates the question asks about (:mod:`.asked`: its words meet their
+  constant words across inflections), narrowed to the days and values it names, each
+  line that names something new, while they fit ``whole_share`` of the log; then, with
+  twice that share, the templates of split-out failing and rare values (the 404s among
+  200s) and failure templates of a few lines;
 * every line of a *rare* template (seen at most ``rare_max`` times): rare is what a
   question is usually about (the one accepted login among 2,000 failures);
 * for each frequent template its first line, and for templates with a failure level or
@@ -14,16 +22,16 @@ Lines are grouped into templates (:mod:`.log_templates`). Kept verbatim, in orde
   and capped so a term that matches thousands of lines keeps only a few of each shape;
 * the first and last lines.
 
-Every other run of lines becomes one marker in its place that says how many lines, which
-templates (with counts), which levels and what time span it covers, plus the distinct
-values of failure templates' variable parts when they are few, and the ref that
-retrieves exactly those lines. A run cheaper than its marker is kept as it is.
+Every other run of lines becomes one marker in its place (:mod:`.gaps`) that says how
+many lines, which templates, levels and time span it covers, the distinct values of
+failure and asked-about templates, and the ref that retrieves exactly those lines.
 
 Options (``config.option("logs", name, default)``):
 ``rare_max`` (3) · ``head`` (2) / ``tail`` (2) lines · ``error_samples`` (4) ·
 ``warn_samples`` (2) · ``query_lines`` (8) · ``query_per_template`` (2) · ``context`` (1) ·
-``trace_max`` (60) · ``min_gain`` (1.5: a run is collapsed only when its text is this many
-times longer than the marker). ``keep_scale`` multiplies the keep budgets.
+``trace_max`` (60) · ``whole_share`` (0.05) / ``whole_min`` (3000 characters) ·
+``min_gain`` (1.5: a run is collapsed only when its text is this many times longer than
+the marker). ``keep_scale`` multiplies the keep budgets.
 """
 
 from __future__ import annotations
@@ -31,14 +39,16 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from headroom.ccr.markers import count, has_marker, marker, omit
-from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.logs.templates import WILD, Columns, Mined, Template, line_starts, mine, timestamp
-from headroom.compressors.lossless import MIN_RUN, fold_lines
+from headroom.ccr.markers import has_marker
+from headroom.compressors.base import Compressed
+from headroom.compressors.logs.asked import Asked
+from headroom.compressors.logs.gaps import Describer, Gap, render
+from headroom.compressors.logs.templates import WILD, Columns, Mined, Template, line_starts, mine, named
+from headroom.compressors.logs.values import split_values
+from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query, bm25, tokenize
 
 if TYPE_CHECKING:
@@ -53,11 +63,15 @@ _FRAME = (r"\s+(?:at |File \"|\.\.\. \d+ more|from )|Caused by:|Traceback \(|Dur
 #: lines are not indented) any indented line.
 _CONTINUATION = re.compile(rf"(?:{_FRAME}|\s+\S)")
 _FRAME_ONLY = re.compile(_FRAME)
-#: Distinct values of a variable part listed in a marker (more are counted, not named).
-_MAX_VALUES = 6
-#: A value that names something (a host, node, user, IP), unlike a date, a pid or a count.
-_NAMED = re.compile(r"[A-Za-z]|\d\.\d+\.\d")
-_SUBSECOND = re.compile(r"[.,]\d{3,}(?=$|Z|[+-]\d)")
+#: Asked-about, rare failing and split-out lines kept whole may take this share of the
+#: log's characters (and at least ``whole_min``), times ``keep_scale``.
+WHOLE_SHARE = 0.05
+WHOLE_MIN = 3000
+#: Split-out values and few failures have a share this many times the asked-about one: they
+#: are rare by construction, and a question about failures needs every one of them.
+SPLIT_SCALE = 2.0
+#: A failure template with at most this many lines is kept whole (when the share allows).
+FEW_FAILURES = 12
 
 
 def compress(text: str, question: str, config: Config) -> Compressed:
@@ -66,12 +80,12 @@ def compress(text: str, question: str, config: Config) -> Compressed:
     if has_marker(text):  # already compressed: compressing again must not lose more
         return Compressed(text, "logs:unchanged")
     lines = text.split("\n")
-    mined = mine(text)
+    asked = Asked.parse(question)
+    mined = split_values(mine(text), lines, asked.names_value)
     columns = Columns(lines)
-    query = Query.parse(question)
-    focus = _focus(mined, query)
-    keep = _select(lines, mined, columns, query, focus, config)
-    out, omissions = render(lines, keep, _Describer(lines, mined, columns, focus), config)
+    focus, singled = asked.focus(mined)
+    keep = _select(text, lines, mined, columns, asked, focus, singled, config)
+    out, omissions = render(lines, keep, Describer(lines, mined, columns, frozenset(focus)), config)
     return Compressed(out, "logs:templates", omissions)
 
 
@@ -86,21 +100,61 @@ def _scaled(config: Config, name: str, default: int) -> int:
 # --- what to keep ---------------------------------------------------------------------------
 
 
-def _focus(mined: Mined, query: Query, top: int = 3) -> frozenset[int]:
-    """Templates the question is about (BM25 over their constant words): at most ``top``,
-    each scoring at least half the best. They are sampled and summarised like failures, so
-    "which users logged in" sees the distinct users, not just the first login."""
-    if not query or not mined.templates:
-        return frozenset()
-    docs = [tokenize(" ".join(t for t in tpl.tokens[tpl.head:] if t != WILD)) for tpl in mined.templates]
-    scores = bm25(docs, query)
-    best = max(scores)
-    ranked = sorted((-s, tid) for tid, s in enumerate(scores) if s > 0 and s >= best / 2)
-    return frozenset(tid for _, tid in ranked[:top])
+def _keep_whole(text: str, lines: list[str], mined: Mined, asked: Asked, focus: list[int], rare_max: int,
+                keep: bytearray, config: Config) -> None:
+    """Lines that are the answer, kept whole, in order, while they fit a share of the log:
+    the lines of the templates the question asks about (narrowed to the days and values it
+    names, when that sets some apart; those that name something new); then, with a larger
+    share of their own, the templates of split-out values and failures with few lines, failures
+    first, smaller first. What does not fit is sampled and summarised with its values."""
+    share = max(float(_opt(config, "whole_min", WHOLE_MIN)),
+                float(_opt(config, "whole_share", WHOLE_SHARE)) * len(text)) * config.keep_scale
+    named = [*focus, *(t.id for t in mined.templates if t.split == "asked" and t.id not in focus)]
+    asked_lines = [i for tid in named for i in _fresh(mined.templates[tid], asked.narrowed(
+        mined.templates[tid], lines) or mined.templates[tid].lines, lines)]
+    _take(asked_lines, lines, keep, share)
+    wanted = [t for t in mined.templates if t.count > rare_max and t.id not in named and (
+        t.split in ("rare", "failing") or (t.severity >= 2 and t.count <= FEW_FAILURES))]
+    wanted.sort(key=lambda t: (-t.severity, t.count, t.id))
+    _take([i for t in wanted for i in t.lines], lines, keep, SPLIT_SCALE * share)
 
 
-def _select(lines: list[str], mined: Mined, columns: Columns, query: Query, focus: frozenset[int],
-            config: Config) -> bytearray:
+def _take(rows: list[int], lines: list[str], keep: bytearray, share: float) -> None:
+    """Keep ``rows`` in the order given while their characters fit ``share``."""
+    for i in rows:
+        if not keep[i]:
+            share -= len(lines[i]) + 1
+            if share < 0:
+                return
+            keep[i] = 1
+
+
+def _fresh(tpl: Template, rows: Sequence[int], lines: list[str]) -> list[int]:
+    """The lines of ``rows`` (of ``tpl``) that name something no earlier one does: a new
+    value in a variable part that names things (a node, a path, a package -- not a time
+    or a count). Lines that only repeat what is kept are told by the marker's counts.
+    A template with no such part keeps every line."""
+    spots = [p for p, tok in enumerate(tpl.tokens) if WILD in tok]
+    if not spots:
+        return list(rows)
+    seen: list[set[str]] = [set() for _ in spots]
+    out: list[int] = []
+    last = spots[-1]
+    for i in rows:
+        toks = lines[i].split(None, last + 1)
+        new = False
+        for k, p in enumerate(spots):
+            v = toks[p] if p < len(toks) else ""
+            if v not in seen[k] and named(v, tpl.tokens[p]):
+                seen[k].add(v)
+                new = True
+        if new or not out:
+            out.append(i)
+    return out if any(seen) else list(rows)
+
+
+def _select(text: str, lines: list[str], mined: Mined, columns: Columns, asked: Asked, focus: list[int],
+            singled: list[int], config: Config) -> bytearray:
     n = len(lines)
     keep = bytearray(n)
     head, tail = int(_opt(config, "head", 2)), int(_opt(config, "tail", 2))
@@ -108,9 +162,11 @@ def _select(lines: list[str], mined: Mined, columns: Columns, query: Query, focu
     for i in range(max(0, n - tail), n):
         keep[i] = 1
     rare_max = _scaled(config, "rare_max", 3)
+    _keep_whole(text, lines, mined, asked, singled, rare_max, keep, config)
     context = int(_opt(config, "context", 1))
     samples = {1: _scaled(config, "warn_samples", 2), 2: _scaled(config, "error_samples", 4)}
     samples[3] = samples[2] + samples[2] // 2
+    asked_about = frozenset(focus)
     for tpl in mined.templates:
         if tpl.count <= rare_max:
             for i in tpl.lines:
@@ -118,12 +174,13 @@ def _select(lines: list[str], mined: Mined, columns: Columns, query: Query, focu
                 if tpl.severity >= 2 and context:
                     for j in range(max(0, i - context), min(n, i + context + 1)):
                         keep[j] = 1
-        elif tpl.severity == 0 and tpl.id not in focus:
+        elif tpl.severity == 0 and tpl.id not in asked_about:
             keep[tpl.lines[0]] = 1
         else:
-            for i in _diverse(tpl, lines, columns, samples[max(tpl.severity, 2 if tpl.id in focus else 0)]):
+            for i in _diverse(tpl, lines, columns, samples[max(tpl.severity, 2 if tpl.id in asked_about else 0)]):
                 keep[i] = 1
     _keep_traces(lines, mined, keep, int(_opt(config, "trace_max", 60)))
+    query = asked.query
     if query:
         for i in query_hits(lines, query, _scaled(config, "query_lines", 8), mined.line_template,
                             int(_opt(config, "query_per_template", 2))):
@@ -242,167 +299,3 @@ def query_hits(lines: list[str], query: Query, limit: int, shape_of: Sequence[in
         taken[named] += 1
         out.append(i)
     return out
-
-
-# --- markers --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Gap:
-    """Lines ``start``..``end`` (exclusive) that a marker replaces."""
-
-    start: int
-    end: int
-
-
-class _Describer:
-    """Builds the marker summary of a run of omitted log lines."""
-
-    def __init__(self, lines: list[str], mined: Mined, columns: Columns, focus: frozenset[int]) -> None:
-        self.lines, self.mined, self.columns, self.focus = lines, mined, columns, focus
-        self._slots: dict[int, int | None] = {}
-
-    def __call__(self, gap: Gap) -> str:
-        """Count and main template first; then, as far as a budget that grows with the run
-        allows: time span, levels, failure values, further templates."""
-        of = self.mined.line_template[gap.start: gap.end]
-        per = Counter(of)
-        n = gap.end - gap.start
-        tpls = self.mined.templates
-        budget = max(70, min(300, sum(map(len, self.lines[gap.start: gap.end])) // 8))
-        ranked = per.most_common()
-        if len(ranked) == 1:
-            lead = f"{count(n)} similar lines omitted: {_quote(tpls[of[0]])}" if n > 1 else \
-                f"1 line omitted: {_quote(tpls[of[0]])}"
-        else:
-            lead = f"{count(n)} lines omitted: {_quote(tpls[ranked[0][0]])} ×{count(ranked[0][1])}"
-        span = self._span(gap)
-        levels: Counter[str] = Counter()
-        for t, c in ranked:
-            levels[tpls[t].level or ""] += c
-        del levels[""]
-        level = ", ".join(f"{lv} ×{count(c)}" for lv, c in levels.most_common()) if len(levels) > 1 else \
-            next(iter(levels), None)
-        values = self._failure_values(gap, per)
-        used = len(lead) + sum(len(x) + 3 for x in (span, level) if x)
-        if values and used + len(values) > budget:
-            values = None
-        used += len(values) + 3 if values else 0
-        more: list[str] = []
-        shown = ranked[0][1]
-        for t, c in ranked[1:4]:
-            piece = f"{_quote(tpls[t])} ×{count(c)}"
-            if used + len(piece) + 2 > budget:
-                break
-            more.append(piece)
-            used += len(piece) + 2
-            shown += c
-        if shown < n and len(ranked) > 1:
-            rest = len(ranked) - 1 - len(more)
-            more.append(f"{rest} more template{'s' if rest > 1 else ''} ×{count(n - shown)}")
-        parts = [", ".join([lead, *more])]
-        parts.extend(x for x in (level, values, span) if x)
-        return " · ".join(parts)
-
-    def _span(self, gap: Gap) -> str | None:
-        first = next((t for t in map(timestamp, self.lines[gap.start: min(gap.end, gap.start + 5)]) if t), None)
-        if not first:
-            return None
-        last = None
-        for i in range(gap.end - 1, max(gap.start, gap.end - 5) - 1, -1):
-            last = timestamp(self.lines[i])
-            if last:
-                break
-        first = _SUBSECOND.sub("", first)
-        last = _SUBSECOND.sub("", last) if last else None
-        if not last or last == first:
-            return first
-        day, _, _ = first.rpartition(" ")
-        if day and last.startswith(day + " "):
-            last = last[len(day) + 1:]
-        return f"{first}–{last}"
-
-    def _failure_values(self, gap: Gap, per: Counter[int]) -> str | None:
-        """Distinct values of the categorical parts of the failure (or asked-about) templates
-        in ``gap``."""
-        slots = {t: p for t in per if (p := self._slot(t)) is not None}
-        if not slots:
-            return None
-        local: dict[int, Counter[str]] = {t: Counter() for t in slots}
-        of = self.mined.line_template
-        for i in range(gap.start, gap.end):
-            p = slots.get(of[i], -1)
-            if p >= 0:
-                toks = self.lines[i].split()
-                if p < len(toks):
-                    local[of[i]][toks[p]] += 1
-        for t, _ in per.most_common():
-            values = local.get(t)
-            if values is None or len(values) < 2:
-                continue
-            top = values.most_common(_MAX_VALUES)
-            if len(values) > _MAX_VALUES and top[0][1] < 2:
-                continue  # all different: a list of a few would say nothing
-            names = [f"{v} ×{count(c)}" for v, c in top]
-            if len(values) > _MAX_VALUES:
-                names.append(f"+{len(values) - _MAX_VALUES} more")
-            return "values: " + _bracketless(", ".join(names))
-        return None
-
-    def _slot(self, tid: int) -> int | None:
-        """The variable position of a failure (or asked-about) template whose values are few
-        (nodes, users)."""
-        if tid not in self._slots:
-            tpl = self.mined.templates[tid]
-            best = None
-            if tpl.severity >= 2 or tid in self.focus:
-                for p, values in self.columns(tpl):
-                    if 2 <= len(values) <= max(2, tpl.count // 3) and (best is None or len(values) > best[1]) \
-                            and all(_NAMED.search(v) for v in values):
-                        best = (p, len(values))
-            self._slots[tid] = best[0] if best else None
-        return self._slots[tid]
-
-
-def _quote(tpl: Template) -> str:
-    return '"' + _bracketless(tpl.content(56) or "(blank line)") + '"'
-
-
-def _bracketless(text: str) -> str:
-    """A ``]`` inside a summary would end the marker early; square brackets become round."""
-    return text.replace("[", "(").replace("]", ")")
-
-
-def render(lines: list[str], keep: bytearray, describe: Callable[[Gap], str], config: Config,
-           kind: str = KIND) -> tuple[str, list[Omission]]:
-    """Kept lines verbatim, each run of dropped lines replaced by one marker (or kept when
-    the marker would cost about as much). ``describe(Gap)`` writes the marker summary. A run
-    that only repeats the line before it becomes the lossless ``[… previous line ×N more]``."""
-    min_gain = float(_opt(config, "min_gain", 1.5))
-    out: list[str] = []
-    omissions: list[Omission] = []
-    n, i = len(lines), 0
-    while i < n:
-        if keep[i]:
-            out.append(lines[i])
-            i += 1
-            continue
-        j = i
-        while j < n and not keep[j]:
-            j += 1
-        gap = lines[i:j]
-        fold = marker(f"previous line ×{count(j - i)} more")
-        repeats = i > 0 and j - i >= MIN_RUN and gap.count(lines[i - 1]) == j - i
-        if repeats and len(fold) < (len(lines[i - 1]) + 1) * (j - i):  # folding must not lengthen
-            out.append(fold)
-        else:
-            original = "\n".join(gap)
-            summary = describe(Gap(i, j))
-            if len(original) < min_gain * (len(summary) + 40):
-                out.extend(gap)
-            else:
-                text, oms = omit(summary, original, kind, config)
-                out.append(text)
-                omissions.extend(oms)
-        i = j
-    return "\n".join(out), omissions

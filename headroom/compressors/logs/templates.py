@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import eq, itemgetter
 
-__all__ = ["WILD", "Columns", "Mined", "Template", "level_of", "line_starts", "mine", "severity_of", "timestamp"]
+__all__ = ["WILD", "Columns", "Mined", "Template", "level_of", "line_starts", "mine", "named", "severity_of",
+           "timestamp"]
 
 WILD = "<*>"
 #: A first content word that names something (``com.apple.cts:``, ``org.x.Client:``, ``a/b``)
@@ -57,13 +58,14 @@ _FATAL = (r"fatal|panic\w*|emerg\w*|critical|segfault|segmentation fault|oom|out
           r"core dumped")
 _ERROR = (r"err|errors?|exceptions?|fail\w*|refused|denied|forbidden|abort\w*|timed out|"
           r"unreachable|cannot|can't|couldn't|unable|invalid|killed|traceback|corrupt\w*|unauthori[sz]ed|rejected|"
-          r"not found|no such|violation|crash\w*|bug|call trace")
+          r"not found|no such|not permitted|non-zero exit|violation|crash\w*|bug|call trace")
 _WARN = (r"warn\w*|deprecat\w*|retry\w*|retrying|not responding|unavailable|lost|broken|dropp\w*|expired?|exceeded|"
          r"interrupt\w*|bad|unexpected|disconnect\w*|reset|vulnerable")
 #: Failure words, by severity: a general signal whatever the log format. Matched on
 #: lowercased text (much faster than ``re.IGNORECASE``); the lookahead skips most positions.
 _SEVERITY = re.compile(rf"\b(?=[a-z])(?:(?P<s3>{_FATAL})|(?P<s2>{_ERROR})|(?P<s1>{_WARN}))\b"
-                       r"|(?<=[a-z])(?P<s2x>exception|error)\b")  # the end of a class name: NoRouteToHostException
+                       r"|(?<=[a-z])(?P<s2x>exception|error)\b"  # the end of a class name: NoRouteToHostException
+                       r"|^(?:(?P<s2e>e)|(?P<s1w>w)): ", re.M)  # apt's E: and W: lines
 _LEVEL = re.compile(
     r"(?<![\w-])(?:(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|CRITICAL|CRIT|ALERT|EMERG|PANIC)"
     r"|[\[<(](trace|debug|info|notice|warn|warning|error|err|severe|fatal|critical|crit|alert|emerg|panic)[\]>)])"
@@ -83,7 +85,9 @@ def level_of(line: str) -> str | None:
 
 @dataclass
 class Template:
-    """One line shape: ``tokens`` with ``<*>`` for variable parts; ``head`` tokens are header."""
+    """One line shape: ``tokens`` with ``<*>`` for variable parts; ``head`` tokens are header.
+    ``split`` says why a template was split out of a more frequent one (:mod:`.values`):
+    ``"rare"``, ``"failing"`` or ``"asked"`` (its value is a word of the question)."""
 
     id: int
     tokens: list[str]
@@ -92,6 +96,7 @@ class Template:
     level: str | None = None
     severity: int = 0
     lines: list[int] = field(default_factory=list)
+    split: str = ""
 
     def content(self, limit: int = 72) -> str:
         """The message part (header, level and a leading ``[component]`` left out, a dotted
@@ -277,3 +282,19 @@ def timestamp(line: str) -> str | None:
     """The first timestamp near the start of ``line``, as written there."""
     m = _TIMESTAMP.search(line, 0, 100) or _EPOCH.search(line, 0, 100)
     return m.group(0) if m else None
+
+
+#: A value that names something (a host, node, user, IP), unlike a date, a pid or a count.
+_NAMED = re.compile(r"[A-Za-z]|\d\.\d+\.\d")
+
+
+def named(value: str, token: str = WILD) -> bool:
+    """``value`` names something (``R02-M1-N0``, ``alice``, ``10.0.0.5``, ``libc6:amd64``):
+    not a number, a count or a timestamp (``[10/Oct/2000:13:55:36``). With the template's
+    ``token`` for it (``sshd[<*>]:``), only the variable part counts: ``sshd[4003]:`` names
+    nothing beyond its template."""
+    if token != WILD and token.count(WILD) == 1:
+        pre, _, post = token.partition(WILD)
+        if value.startswith(pre) and value.endswith(post) and len(value) >= len(pre) + len(post):
+            value = value[len(pre): len(value) - len(post)]
+    return _NAMED.search(value) is not None and _TIMESTAMP.match(value.lstrip("[(")) is None

@@ -1,0 +1,183 @@
+"""What the question asks of a log survives: the asked-about event type (narrowed to the day
+it names, however the day is written), failing values hidden in a masked field, and
+failures of command output that carries no level word.
+
+Fixtures are real output captured on a Debian machine: ``logs/dpkg.log.gz`` is its
+``/var/log/dpkg.log``; ``logs/http_server_access.log.gz`` is the log of ``python3 -m
+http.server`` answering 3,000 requests from a script (existing pages, conditional GETs,
+a directory without its slash, missing files and unsupported methods);
+``output/make_k_errors.out`` is ``make -k`` over 80 C files, two of them broken;
+``output/deploy_xtrace.out.gz`` is a ``set -x`` deploy script copying documentation with
+``cp -rv``, where a copy, a listing, a Python one-liner and a sub-shell fail.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+from conversations import reconstruct_lines
+
+from headroom.ccr.markers import find_markers
+from headroom.compressors.dates import Day, date_forms, question_dates
+from headroom.compressors.logs.collapse import compress
+from headroom.compressors.logs.templates import mine, severity_of
+from headroom.compressors.logs.values import split_values
+from headroom.compressors.query import word_key
+from headroom.config import Config
+from headroom.kinds import Kind
+from headroom.router import detect
+
+CFG = Config()
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _read(name: str) -> str:
+    path = FIXTURES / name
+    data = path.read_bytes()
+    return (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8")
+
+
+def _kept_lines(text: str) -> set[str]:
+    return {ln for ln in text.split("\n") if not ln.startswith("[…")}
+
+
+@pytest.fixture(scope="module")
+def dpkg() -> str:
+    return _read("logs/dpkg.log.gz")
+
+
+@pytest.fixture(scope="module")
+def access() -> str:
+    return _read("logs/http_server_access.log.gz")
+
+
+# --- the words of a question ---------------------------------------------------------------------
+
+
+def test_word_keys_meet_across_inflections() -> None:
+    assert word_key("denied") == word_key("deny") == word_key("denies") == word_key("DENIED")
+    assert word_key("upgraded") == word_key("upgrade") == word_key("upgrades")
+    assert word_key("retried") == word_key("retry") == word_key("retrying")
+    assert word_key("installed") == word_key("install") != word_key("upgrade")
+
+
+def test_dates_in_a_question_are_found_in_every_usual_form() -> None:
+    may20 = Day(5, 20, 2026)
+    assert question_dates("upgraded on May 20, 2026?") == [may20]
+    assert question_dates("what ran on 2026-05-20") == [may20]
+    assert question_dates("on 20 May 2026") == [may20]
+    assert question_dates("on 20/05/2026") == [may20]  # 5/20 is no day-first date; only one reading
+    assert question_dates("between the 7th of July and Dec 4th") == [Day(12, 4), Day(7, 7)]
+    assert question_dates("3 may fail") == []  # the verb, not the month
+    forms = date_forms(may20)
+    for written in ("2026-05-20 16:27:19", "May 20 16:27:19", "[20/May/2026:16:27:19", "20/05/2026", "260520 1627"):
+        assert any(f in written for f in forms), written
+    assert any(f in "Jul  7 08:06:15" for f in date_forms(Day(7, 7)))
+
+
+# --- the asked-about template ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", [
+    "Which packages were upgraded on May 20, 2026 (as opposed to newly installed)?",
+    "Which packages got an upgrade on 20/05/2026?",
+    "What was upgraded on 2026-05-20?",
+])
+def test_the_asked_event_on_the_asked_day_survives_whole(dpkg: str, question: str) -> None:
+    lines = dpkg.split("\n")
+    asked = [ln for ln in lines if ln.startswith("2026-05-20") and " upgrade " in ln]
+    assert len(asked) >= 5  # the fixture holds the case this test is about
+    comp = compress(dpkg, question, CFG)
+    kept = _kept_lines(comp.text)
+    assert [ln for ln in asked if ln not in kept] == []
+    assert len(comp.text) < 0.05 * len(dpkg)
+    assert reconstruct_lines(comp) == dpkg
+
+
+def test_without_a_day_every_line_of_the_asked_event_survives(dpkg: str) -> None:
+    upgrades = [ln for ln in dpkg.split("\n") if " upgrade " in ln]
+    comp = compress(dpkg, "Which packages were upgraded on this machine, and from which version to which?", CFG)
+    kept = _kept_lines(comp.text)
+    assert [ln for ln in upgrades if ln not in kept] == []
+    assert len(comp.text) < 0.1 * len(dpkg)
+
+
+def test_an_asked_event_too_long_to_keep_whole_names_the_rest_in_its_marker(dpkg: str) -> None:
+    """With a small share for asked lines, what is not shown is listed by value."""
+    installs = [ln for ln in dpkg.split("\n") if " install " in ln and "<none>" in ln]
+    cfg = Config(options={"logs": {"whole_min": 2000, "whole_share": 0.0}})
+    comp = compress(dpkg, "Which packages were installed?", cfg)
+    kept = _kept_lines(comp.text)
+    shown = [ln for ln in installs if ln in kept]
+    assert 5 < len(shown) < len(installs)
+    listed = " ".join(m.summary for m in find_markers(comp.text) if "values:" in m.summary)
+    missing = [ln.split()[3] for ln in installs if ln not in kept]
+    assert sum(pkg in listed for pkg in missing) >= 20  # the omitted packages are named there
+    assert reconstruct_lines(comp) == dpkg
+
+
+# --- failing and rare values in a masked field ------------------------------------------------------
+
+
+def _status(line: str) -> int | None:
+    m = re.search(r'" (\d{3}) ', line)
+    return int(m.group(1)) if m else None
+
+
+def test_failing_statuses_split_out_of_their_template(access: str) -> None:
+    lines = access.split("\n")
+    base = mine(access)
+    split = split_values(base, lines)
+    assert len(split.templates) > len(base.templates)
+    by_status: dict[int, set[int]] = {}
+    for i, ln in enumerate(lines):
+        code = _status(ln)
+        if code is not None and " GET " in ln.replace('"GET', " GET "):
+            by_status.setdefault(code, set()).add(split.line_template[i])
+    assert by_status[404].isdisjoint(by_status[200])
+    assert all(split.templates[t].severity >= 2 for t in by_status[404])
+
+
+@pytest.mark.parametrize("question", ["Which requests did not succeed?", ""])
+def test_every_non_2xx_request_survives(access: str, question: str) -> None:
+    lines = access.split("\n")
+    failed = [ln for ln in lines if (code := _status(ln)) is not None and not 200 <= code < 300]
+    assert {_status(ln) // 100 for ln in failed if _status(ln)} >= {3, 4, 5}  # type: ignore[operator]
+    comp = compress(access, question, CFG)
+    kept = _kept_lines(comp.text)
+    assert [ln for ln in failed if ln not in kept] == []
+    assert len(comp.text) < 0.2 * len(access)
+    assert reconstruct_lines(comp) == access
+
+
+# --- failures without a level word ------------------------------------------------------------------
+
+_FAILURE = re.compile(r"error|Error|cannot|No such file|Traceback|[A-Za-z]+Error:|returned [1-9]|not remade")
+
+
+@pytest.mark.parametrize(("name", "question"), [
+    ("output/make_k_errors.out", "Did the build succeed? If not, what went wrong?"),
+    ("output/deploy_xtrace.out.gz", "Did any step of the deploy fail? What went wrong?"),
+    ("output/deploy_xtrace.out.gz", ""),
+])
+def test_command_output_is_read_as_a_log_and_keeps_every_failure(name: str, question: str) -> None:
+    text = _read(name)
+    assert detect(text).kind is Kind.LOGS  # line records of a command, not prose or unknown code
+    failures = [ln for ln in text.split("\n") if _FAILURE.search(ln)]
+    assert len(failures) >= 3
+    comp = compress(text, question, CFG)
+    kept = _kept_lines(comp.text)
+    assert [ln for ln in failures if ln not in kept] == []
+    assert len(comp.text) < 0.5 * len(text)
+    assert reconstruct_lines(comp) == text
+
+
+def test_failure_words_without_a_level() -> None:
+    for line in ("E: Unable to locate package nonexistent-xyz", "W: Some index files failed to download",
+                 "cp: cannot stat 'a': No such file or directory", "chmod: changing permissions of 'x': "
+                 "Operation not permitted", "subprocess.CalledProcessError: returned non-zero exit status 2."):
+        assert severity_of(line) >= 2, line
+    assert severity_of("Setting up nginx (1.22.1-9) ...") == 0
