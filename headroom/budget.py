@@ -1,30 +1,40 @@
 """Token-budget fitting (IntelligentContext): make an over-long request fit, or say why not.
 
 Only runs when the compressed request is still over budget (by default the model's context
-window minus an output reserve), so it never touches a request that fits: that keeps
-ordinary requests prefix-stable. When it runs, it is deterministic but *not*
-prefix-stable — what it removes depends on the newest question — which is the price of
-a request that would otherwise be rejected.
+window minus an output reserve), so a request that fits is never touched. Candidates are
+the tool outputs before the last user turn *and* those of every round of the current turn
+but the newest, so a single-question agent loop (one user turn, then dozens of rounds)
+fits too. Each is first shrunk (its compressor at a quarter of the usual ``keep_scale``)
+and, if the request still does not fit, replaced whole by a marker whose ref retrieves
+the original, before the next one is touched. Never touched: the system prompt, tool
+definitions, user turns, the newest round (its calls and results), and everything but
+a tool output's text, so calls and results stay paired with their ids.
 
-Older tool outputs are taken least relevant to the current question and oldest first;
-each is cut harder (its compressor at a quarter of the usual ``keep_scale``) and, if the
-request still does not fit, dropped whole before the next one is touched. A dropped
-output is replaced by a marker whose ref retrieves the original; the tool call and its
-result message both stay, so no pair is ever split. The system prompt, tool definitions,
-the last user turn and everything after it are never touched.
+Cache-friendly by construction: fitting replays the conversation's checkpoints
+(:mod:`headroom.rounds`: after each user turn and each complete round) oldest first, as
+if each had been a request of its own. A checkpoint over budget is cut down to
+:data:`LOW_WATER` of the budget, least relevant to its question and oldest first;
+the checkpoints after it add their rounds uncut until one is over budget again. So a cut
+depends only on the messages up to the checkpoint that made it and on the budget, never
+on what came later: in a loop that grows one round per request, a request repeats the
+previous one's messages byte for byte until the next cut, an output once dropped keeps
+the same marker in every later request, a shrunk one keeps its bytes or is later
+dropped, and an output never cut is the plain compression's.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import count, omit
+from headroom.compressors.query import Query, inflected_positions
 from headroom.formats.base import Unit, get_path, set_path
+from headroom.rounds import Kind, checkpoints, last_user_turn, message_kind, round_start
 
 if TYPE_CHECKING:
     from headroom.ccr.store import Store
@@ -37,10 +47,13 @@ __all__ = ["BudgetError", "BudgetReport", "fit_budget", "last_user_turn", "resol
 MIN_DROP_TOKENS = 60
 #: How much the shrink pass keeps, relative to the normal ``keep_scale``.
 SHRINK_SCALE = 0.25
-_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{2,}")
-_STOP = frozenset("the and for are was were with what which where when why how did does this that from have has not "
-                  "you your our can could would should there their them into about any all but get got its it's "
-                  "please tell show find give".split())
+#: Once over budget, cut down to this share of it, so the next requests of a growing
+#: conversation fit with the same cuts (and the provider's cached prefix) until it is
+#: full again, instead of re-cutting a little in every request.
+LOW_WATER = 0.75
+#: Weight of relevance to the question against age when choosing what to cut first.
+RELEVANCE_WEIGHT = 0.7
+_SHRUNK, _DROPPED = 1, 2
 
 
 class BudgetError(ValueError):
@@ -50,7 +63,8 @@ class BudgetError(ValueError):
 @dataclass(frozen=True)
 class BudgetReport:
     """``result.budget`` when fitting ran: the budget, the request's tokens before and after
-    fitting (messages + system + tools), and the message indexes shrunk and dropped."""
+    fitting (messages + system + tools), and the indexes of the messages whose tool output
+    ends up shrunk and dropped."""
 
     budget: int
     tokens_before: int
@@ -72,76 +86,59 @@ def resolve_budget(cfg: Config, model: str | None) -> int | None:
     return default_budget(model, cfg.output_reserve)
 
 
-def last_user_turn(messages: list[Any], fmt: str) -> int:
-    """Index of the last genuine user turn (not an Anthropic tool-result message); ``len``
-    when there is none."""
-    for i in range(len(messages) - 1, -1, -1):
-        msg = messages[i]
-        if not isinstance(msg, dict) or msg.get("role") != "user":
-            continue
-        if fmt == "responses" and msg.get("type", "message") != "message":
-            continue
-        content = msg.get("content")
-        if fmt == "anthropic" and isinstance(content, list) and any(
-                isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
-            continue
-        return i
-    return len(messages)
-
-
-def _terms(text: str) -> set[str]:
-    return {w.lower().strip(".-") for w in _WORD_RE.findall(text[:200_000])} - _STOP
-
-
 @dataclass
 class _Candidate:
     unit: Unit
     original: str
     tokens: int
     order: int
+    level: int = 0  # 0 as compressed, _SHRUNK, _DROPPED
+    tried: bool = False  # a shrink was attempted (it is not run twice)
+    relevance: dict[str, float] = field(default_factory=dict)  # by question
+
+    def relevant(self, query: Query) -> float:
+        """Share of the question's words (or their inflections) that occur in the original."""
+        score = self.relevance.get(query.text)
+        if score is None:
+            hits = inflected_positions(self.original, query.words)
+            score = self.relevance[query.text] = sum(1 for w in query.words if hits.get(w)) / len(query.words)
+        return score
 
 
 def fit_budget(original: list[Any], out: list[Any], module: ModuleType, records: list[UnitRecord], *,
                budget: int, total: int, overhead: int, cfg: Config, store: Store | None,
                count_tokens: Callable[[str], int]) -> tuple[list[Any], list[UnitRecord], BudgetReport]:
-    """Shrink, then drop, older tool outputs until ``total`` fits ``budget``.
+    """Shrink, then drop, tool outputs before the newest round until ``total`` fits ``budget``.
 
     ``total`` is the request's current tokens (messages + ``overhead``: system prompt,
     tool definitions, anything else sent). Raises :class:`BudgetError` when even dropping
-    every older tool output does not fit.
+    every tool output before the newest round does not fit.
     """
     from headroom.pipeline import _store_omissions, run_compressor
     from headroom.result import UnitRecord
     from headroom.router import detect
 
     fmt: str = module.NAME
-    start_total = total
-    protected = last_user_turn(out, fmt)
-    question = " ".join(module.visible_texts(out[protected])) if protected < len(out) else ""
-    q_terms = _terms(question)
+    kinds: list[Kind] = [message_kind(m, fmt) for m in out]
+    sizes = [sum(count_tokens(t) for t in module.visible_texts(m)) if isinstance(m, dict) else 0 for m in out]
+    prefix = list(accumulate(sizes, initial=0))
     cands: list[_Candidate] = []
     for unit in module.units(out, user_text=False):
-        if unit.source != "tool" or unit.index >= protected:
-            continue
-        tokens = count_tokens(unit.text)
+        tokens = count_tokens(unit.text) if unit.source == "tool" else 0
         if tokens >= MIN_DROP_TOKENS:
             cands.append(_Candidate(unit, get_path(original[unit.index], unit.path), tokens, len(cands)))
-    last = max(len(cands) - 1, 1)
-
-    def score(c: _Candidate) -> float:
-        relevance = len(q_terms & _terms(c.original)) / len(q_terms) if q_terms else 0.0
-        return 0.7 * relevance + 0.3 * (c.order / last)
-
-    cands.sort(key=lambda c: (round(score(c), 6), c.order))
     by_key = {(r.index, r.path): i for i, r in enumerate(records)}
     records = list(records)
-    shrunk: list[int] = []
-    dropped: list[int] = []
+    saved = 0  # tokens the cuts so far removed
+
+    def tokens_at(end: int) -> int:
+        """The request's tokens had it ended at ``end``, with the cuts made so far."""
+        return total - (prefix[-1] - prefix[end]) - saved
 
     def apply(c: _Candidate, text: str, kind: str, strategy: str, refs: tuple[str, ...], started: float) -> None:
-        nonlocal total
+        nonlocal saved
         new_tokens = count_tokens(text)
-        total += new_tokens - c.tokens
+        saved += c.tokens - new_tokens
         c.tokens = new_tokens
         out[c.unit.index] = set_path(out[c.unit.index], c.unit.path, text)
         ms = (time.perf_counter() - started) * 1000
@@ -157,6 +154,7 @@ def fit_budget(original: list[Any], out: list[Any], module: ModuleType, records:
                                    tokens_after=new_tokens, ms=old.ms + ms, refs=refs, error=None)
 
     def shrink(c: _Candidate) -> None:
+        c.tried = True
         started = time.perf_counter()
         try:
             detection = detect(c.original)
@@ -168,7 +166,7 @@ def fit_budget(original: list[Any], out: list[Any], module: ModuleType, records:
         except Exception:  # a shrink that fails is skipped; dropping still works
             return
         apply(c, text, detection.label, f"budget-shrink:{comp.strategy}", refs, started)
-        shrunk.append(c.unit.index)
+        c.level = _SHRUNK
 
     def drop(c: _Candidate) -> None:
         from headroom.compressors.base import Compressed
@@ -182,22 +180,51 @@ def fit_budget(original: list[Any], out: list[Any], module: ModuleType, records:
             return
         text, refs = _store_omissions(Compressed(text, "budget-drop", omissions), store)
         apply(c, text, "-", "budget-drop", refs, started)
-        dropped.append(c.unit.index)
+        c.level = _DROPPED
 
-    for c in cands if not cfg.lossless_only else ():
-        if total <= budget:
-            break
-        shrink(c)  # a harder cut may be enough for the last output needed...
-        if total > budget:
-            drop(c)  # ...otherwise the whole output goes, before the next one is touched
-    if total > budget:
-        tail = sum(count_tokens(t) for msg in out[protected:] for t in module.visible_texts(msg))
-        why = ("lossless_only is set, so no tool output may be shrunk or dropped; "
-               if cfg.lossless_only else "after shrinking and dropping every older tool output, ")
-        raise BudgetError(
-            f"headroom: the request needs {count(total)} tokens but the token budget is {count(budget)}: {why}"
-            f"what is left cannot be dropped: system prompt and tool definitions {count(overhead)} tokens, "
-            f"the last user turn and what follows it {count(tail)}, other earlier messages (assistant turns, "
-            f"tool calls, user turns, markers) {count(total - overhead - tail)}")
-    return out, records, BudgetReport(budget, start_total, total, tuple(sorted(set(shrunk))),
-                                      tuple(sorted(set(dropped))))
+    def cut(end: int) -> None:
+        """Cut the outputs before the newest round of ``messages[:end]`` down to the low-water mark."""
+        start = round_start(kinds, end)
+        older = [c for c in cands if c.unit.index < start]
+        turn = last_user_turn(out[:end], fmt)
+        query = Query.parse(" ".join(module.visible_texts(out[turn])) if turn < end else "")
+        last = max(len(older) - 1, 1)
+
+        def score(c: _Candidate) -> float:  # low: least relevant and oldest, cut first
+            relevance = c.relevant(query) if query.words else 0.0
+            return RELEVANCE_WEIGHT * relevance + (1 - RELEVANCE_WEIGHT) * (c.order / last)
+
+        target = int(budget * LOW_WATER)
+        for c in sorted((c for c in older if c.level < _DROPPED), key=lambda c: (round(score(c), 6), c.order)):
+            if tokens_at(end) <= target:
+                break
+            if c.level == 0 and not c.tried and tokens_at(end) - c.tokens <= target:
+                shrink(c)  # a harder cut may be enough for the last output needed...
+            if tokens_at(end) > target:
+                drop(c)  # ...otherwise the whole output goes, before the next one is touched
+
+    if not cfg.lossless_only:
+        for end in checkpoints(kinds):
+            if tokens_at(end) > budget:
+                cut(end)
+    final = tokens_at(len(out))
+    if final > budget:
+        raise BudgetError(_why(final, budget, overhead, kinds, sizes, prefix, cfg.lossless_only))
+    shrunk, dropped = ({c.unit.index for c in cands if c.level == level} for level in (_SHRUNK, _DROPPED))
+    return out, records, BudgetReport(budget, total, final, tuple(sorted(shrunk)), tuple(sorted(dropped)))
+
+
+def _why(final: int, budget: int, overhead: int, kinds: list[Kind], sizes: list[int], prefix: list[int],
+         lossless_only: bool) -> str:
+    """The :class:`BudgetError` message: what is left, part by part, with its tokens."""
+    start = round_start(kinds, len(kinds))
+    system = overhead + sum(s for s, k in zip(sizes, kinds) if k == "system")
+    users = sum(s for s, k in zip(sizes, kinds) if k == "user")
+    newest = prefix[-1] - prefix[start]
+    why = ("lossless_only is set, so no tool output may be shrunk or dropped; " if lossless_only
+           else "after shrinking and dropping every tool output before the newest round, ")
+    return (f"headroom: the request needs {count(final)} tokens but the token budget is {count(budget)}: {why}"
+            f"what is left cannot be dropped: system prompt and tool definitions {count(system)} tokens, "
+            f"user turns {count(users)}, the newest round (its tool calls and results) {count(newest)}, "
+            f"and the rest {count(final - system - users - newest)} (assistant messages, older tool calls, "
+            f"outputs too small to drop, markers of dropped outputs)")
