@@ -613,3 +613,13 @@ def test_detection_reads_only_a_bounded_sample(name: str, monkeypatch: pytest.Mo
     monkeypatch.setattr(router, "split_numbered", split)
     detect(text)
     assert max(seen, default=0) < 50_000
+
+
+def test_an_xhtml_page_after_its_xml_declaration_and_a_style_block_is_html() -> None:
+    """AsciiDoc's and other generators' XHTML pages open with ``<?xml …?>`` and a long CSS block."""
+    css = "\n".join(f"h{i}, div.title{i} {{\n  font-family: Arial,Helvetica,sans-serif;\n}}" for i in range(60))
+    page = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.1//EN"\n'
+            '    "http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml">\n'
+            f"<head>\n<title>git-rebase(1)</title>\n<style type=\"text/css\">\n{css}\n</style>\n</head>\n"
+            "<body>\n<p>Reapply commits on top of another base tip.</p>\n</body>\n</html>\n")
+    assert detect(page).kind is Kind.HTML

@@ -151,9 +151,10 @@ _HTML_TAG = re.compile(
 
 
 def _is_html(rows: list[str]) -> bool:
-    """A page (``<!doctype html``/``<html``) or markup where most lines carry HTML tags (not JSX)."""
+    """A page (``<!doctype html``/``<html``, after an XML declaration or comments too) or markup
+    where most lines carry HTML tags (not JSX)."""
     start = rows[0].lstrip()[:15].lower()
-    if start.startswith(("<!doctype html", "<html")):
+    if any(r.lstrip()[:15].lower().startswith(("<!doctype html", "<html")) for r in rows[:4]):
         return True
     tagged = sum(1 for r in rows if "<" in r and _HTML_TAG.search(r))
     if tagged < 3 or tagged < (0.3 if start.startswith("<") else 0.6) * len(rows):
