@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -14,7 +15,9 @@ from headroom import compress as compress_messages
 from headroom import retrieve
 from headroom.ccr.markers import find_markers, make_ref
 from headroom.ccr.store import MemoryStore
-from headroom.compressors.diff.parse import FileDiff, parse
+from headroom.compressors.base import Compressed
+from headroom.compressors.diff.parse import FileDiff, Hunk, parse
+from headroom.compressors.diff.release import advisory_lines
 from headroom.compressors.diff.unified import compress
 from headroom.config import Config
 from headroom.router import detect
@@ -286,3 +289,171 @@ def test_bench_diff_cases_keep_every_needle_and_save_25_percent() -> None:
                 before += count_text(text)
                 after += count_text(result.text)
     assert after <= 0.75 * before
+
+
+# -- release diffs: advisories, changelog entries, the code they name ------------------------
+
+DIFFS = Path(__file__).resolve().parent / "fixtures" / "diffs"
+ADVISORY_ID = re.compile(r"GHSA-\w{4}-\w{4}-\w{4}|:ghsa:`\w{4}-\w{4}-\w{4}`|CVE-\d{4}-\d+")
+CUT = Config(options={"diff": {"max_lines": 50}})
+
+
+def release_diff(name: str) -> str:
+    """``git diff --no-index --no-prefix a b`` of two unpacked sdists (see fixtures/diffs/build.sh)."""
+    return gzip.decompress((DIFFS / f"{name}.diff.gz").read_bytes()).decode("utf-8")
+
+
+def sections(text: str) -> list[FileDiff]:
+    doc = parse(text)
+    assert doc is not None
+    return [x for x in doc if isinstance(x, FileDiff)]
+
+
+def changelog_entry(text: str, pattern: str) -> list[str]:
+    """The changed changelog lines of the bullet holding ``pattern`` (from its bullet line
+    to the next blank, bullet or unchanged line)."""
+    bullet = re.compile(r"[-+]\s*[-*]\s")
+    for section in sections(text):
+        if not re.search(r"(?i)(^|/)(changes|changelog|history)", section.path):
+            continue
+        for h in section.hunks:
+            for i, line in enumerate(h.lines):
+                if re.search(pattern, line) and line[:1] in "+-":
+                    start = i
+                    while start > 0 and not bullet.match(h.lines[start]) and h.lines[start - 1][:1] == line[0]:
+                        start -= 1
+                    end = i + 1
+                    while end < len(h.lines) and h.lines[end][:1] == line[0] and h.lines[end][1:].strip() \
+                            and not bullet.match(h.lines[end]):
+                        end += 1
+                    return h.lines[start:end]
+    raise AssertionError(f"no changelog entry holds {pattern!r}")
+
+
+def code_hunks(text: str, name: str) -> list[Hunk]:
+    """Hunks outside changelogs and tests whose ``@@`` context or changed lines name ``name``."""
+    return [h for s in sections(text) if not re.search(r"(?i)(^|/)(changes|tests?)[./]", s.path)
+            for h in s.hunks if name in h.header or any(name in x for x in h.changed)]
+
+
+def assert_refs_exact(result: Compressed, text: str) -> None:
+    """Every ref'd marker returns exactly what it stands for: the whole diff (the top one),
+    or a run of whole hunks of the file it sits in, with the counts it states."""
+    originals = {o.ref: o.original for o in result.omissions}
+    by_head = {s.head[0]: s for s in sections(text)}
+    current: FileDiff | None = None
+    for line in result.text.split("\n"):
+        current = by_head.get(line, current)
+        for m in find_markers(line):
+            if m.ref is None:
+                continue
+            original = originals[m.ref]
+            run = re.match(r"(\d+) hunks? omitted \(\+(\d+) −(\d+) lines\)", m.summary)
+            if run is None:  # the whole diff, a generated file's hunks, or files folded together
+                folded = parse(original)
+                parts = [x.text() for x in folded if isinstance(x, FileDiff)] if folded else [original]
+                assert all(part in text for part in parts), m.summary
+                continue
+            assert current is not None
+            texts = [h.text() for h in current.hunks]
+            n = int(run.group(1))
+            assert any("\n".join(texts[i:i + n]) == original for i in range(len(texts))), m.summary
+            body = [x for x in original.split("\n") if not x.startswith("@@ ")]
+            assert (sum(x[:1] == "+" for x in body), sum(x[:1] == "-" for x in body)) == \
+                (int(run.group(2)), int(run.group(3)))
+    assert find_markers(result.text.split("\n", 1)[0])[0].ref == make_ref(text)
+
+
+@pytest.mark.parametrize("question", ["", "Which security issues does werkzeug 3.0.6 fix?"])
+def test_advisories_their_entries_and_the_code_they_name_survive_a_cut(question: str) -> None:
+    text = release_diff("werkzeug")
+    result = compress(text, question, CUT)
+    assert result.strategy == "diff-rank"  # the diff had to be cut
+    out = result.text.split("\n")
+    ids = ADVISORY_ID.findall(text)
+    assert len(ids) == 2
+    for advisory in ids:
+        assert any(advisory in line for line in out)
+        entry = changelog_entry(text, re.escape(advisory))
+        assert all(line in out for line in entry)  # the whole entry
+        names = re.findall(r"``(\w+)``", "\n".join(entry))
+        assert names
+        hunks = code_hunks(text, names[0])
+        assert hunks, names[0]
+        assert any(all(x in out for x in h.changed) for h in hunks), names[0]  # the code it names
+    assert count_text(result.text) < count_text(text)
+    assert_refs_exact(result, text)
+
+
+def test_an_advisory_in_a_deleted_changelog_keeps_its_line_and_the_function_it_names() -> None:
+    """jinja2 3.1.3 -> 3.1.4: the sdist drops CHANGES.rst (987 removed lines), whose entry
+    for GHSA-h5c8-rqwp-cp95 names ``xmlattr``; the question does not ask about security."""
+    text = release_diff("jinja2")
+    result = compress(text, "What changed in this jinja2 release?", CFG)
+    assert result.strategy == "diff-rank"
+    out = result.text.split("\n")
+    (advisory,) = {a for a in ADVISORY_ID.findall(text) if a.startswith("GHSA")}
+    entry = changelog_entry(text, advisory)
+    assert all(line in out for line in entry)
+    (name,) = re.findall(r"``(\w+)``", "\n".join(entry))
+    hunks = code_hunks(text, name)
+    assert hunks and all(x in out for h in hunks for x in h.changed)
+    assert "removed lines" in out[0]  # the long removed run was shortened around it
+    assert count_text(result.text) < 0.2 * count_text(text)
+    assert_refs_exact(result, text)
+
+
+def test_a_question_hitting_a_changelog_entry_keeps_the_code_it_names() -> None:
+    """urllib3 2.2.1 -> 2.2.2 (CVE-2024-37891, whose id the diff does not hold): the question's
+    words (inflected: redirect ~ redirecting, headers ~ header) hit the entry."""
+    text = release_diff("urllib3")
+    result = compress(text, "Which headers are no longer sent after a cross-host redirect?", CFG)
+    assert result.strategy == "diff-rank"
+    out = result.text.split("\n")
+    entry = changelog_entry(text, r"redirecting to a different host")
+    assert all(line in out for line in entry)
+    header = re.findall(r"``([\w-]+)``", "\n".join(entry))[0]
+    hunks = code_hunks(text, header)
+    assert hunks and all(x in out for h in hunks for x in h.changed)
+    assert count_text(result.text) < 0.3 * count_text(text)
+    assert_refs_exact(result, text)
+
+
+def test_what_changed_in_a_function_keeps_its_hunk_though_only_context_names_it() -> None:
+    """markupsafe 2.1.4 -> 2.1.5: ``striptags`` appears in the changelog entry and in the
+    unchanged docstring above the change, not in its changed lines or ``@@`` context."""
+    text = release_diff("markupsafe")
+    result = compress(text, "What changed in striptags?", CUT)
+    assert result.strategy == "diff-rank"
+    out = result.text.split("\n")
+    hunks = [h for s in sections(text) if s.path.endswith(".py") and "test" not in s.path for h in s.hunks
+             if any("striptags" in x for x in h.lines)]
+    assert hunks and not any("striptags" in x for h in hunks for x in h.changed)
+    assert all(x in out for h in hunks for x in h.changed)
+    assert count_text(result.text) < 0.5 * count_text(text)
+    assert_refs_exact(result, text)
+
+
+def test_advisory_lines_survive_shortened_doc_runs() -> None:
+    text = release_diff("werkzeug")
+    result = compress(text, "", Config(options={"diff": {"max_added_run": 2}}))
+    out = result.text.split("\n")
+    assert "added lines]" in result.text  # the release notes were shortened
+    for advisory in ADVISORY_ID.findall(text):
+        assert all(line in out for line in changelog_entry(text, re.escape(advisory)))
+    assert "+Released 2024-10-25" not in out
+    assert_refs_exact(result, text)
+
+
+@pytest.mark.parametrize("line", ["Fixes CVE-2024-34064 in the xmlattr filter.", "See GHSA-h5c8-rqwp-cp95.",
+                                  "Reported as :cve:`2024-37891`.", ":ghsa:`q34m-jh98-gwm2`", "PYSEC-2024-60",
+                                  "RUSTSEC-2023-0071 and GO-2024-2687"])
+def test_advisory_ids_are_recognised(line: str) -> None:
+    text = f"before\n{line}\nafter"
+    assert advisory_lines(text) == {line}
+
+
+@pytest.mark.parametrize("line", ["Released 2024-10-25", "GHSA-h5c8-rqwp", "CVE-2024", "cover-2024-12345",
+                                  "ALGO-2024-1234", "uuid 6f1c-2d4e-9a7b-4c3e"])
+def test_near_advisory_ids_are_not(line: str) -> None:
+    assert not advisory_lines(line)

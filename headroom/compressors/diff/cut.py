@@ -1,9 +1,11 @@
 """Cutting a diff that is still too long: drop the hunks least relevant to the question.
 
 Hunks are scored by BM25 of their changed lines, ``@@`` context and file path against the
-question (plus its phrases found verbatim); a file's later hunks count a little less, so
-without a question every file keeps its first hunks. Each run of dropped hunks in a file
-becomes one marker with a ref to exactly those hunks as printed.
+question (plus its phrases found verbatim) and by how strongly kept changelog entries name
+them (``Hunk.link``); a file's later hunks count a little less, so without a question every
+file keeps its first hunks. Hunks holding an advisory or a kept entry (``Hunk.pinned``) and
+the code an entry names most strongly (``Hunk.named``) are never dropped. Each run of
+dropped hunks in a file becomes one marker with a ref to exactly those hunks as printed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _DECAY = 0.8
 #: A run of dropped hunks printing fewer characters is kept: its marker would cost about as much.
 _MIN_DROP = 300
 _W_PATH, _W_EXACT = 1.0, 3.0
+#: Weight of ``Hunk.link`` (names from kept changelog entries, IDF-weighted) against BM25.
+_W_LINK = 2.0
 #: ``@@`` contexts named in a marker.
 _LIST_CONTEXTS = 3
 
@@ -41,12 +45,20 @@ def cut_hunks(doc: list[FileDiff | str], question: str, limit: int, config: Conf
     excess = sum(1 if isinstance(item, str) else len(item.head) for item in doc) \
         + sum(1 + len(h.body) for h in hunks) - limit
     drop: set[tuple[int, int]] = set()
+    small: dict[tuple[int, int], int] = {}  # dropped, but kept unless a neighbour joins its run
     # least relevant first; among equals (no question) each file's last hunks, so every file keeps its first
     for k in sorted(range(len(spots)), key=lambda k: (worth[k], -rank[k], -k)):
         if excess <= 0:
             break
-        drop.add(spots[k])
-        excess -= len(hunks[k].body)
+        if hunks[k].pinned or hunks[k].named:  # an advisory, a kept changelog entry, or the code it names
+            continue
+        fi, hi = spot = spots[k]
+        drop.add(spot)
+        near = [(fi, hi - 1), (fi, hi + 1)]
+        if sum(len(line) for line in hunks[k].body) < _MIN_DROP and not any(s in drop for s in near):
+            small[spot] = len(hunks[k].body)
+            continue
+        excess -= len(hunks[k].body) + sum(small.pop(s, 0) for s in near)
     out: list[FileDiff | str] = []
     for fi, item in enumerate(doc):
         if not isinstance(item, FileDiff) or not item.hunks:
@@ -79,8 +91,8 @@ def _worth(doc: list[FileDiff | str], spots: list[tuple[int, int]], hunks: list[
     paths = [_path(doc, fi) for fi in files]
     path_scores = dict(zip(files, bm25_counts([stem_counts(p, wanted, memo) for p in paths],
                                               [len(p) for p in paths], stems)))
-    raw = [s + _W_PATH * path_scores[fi] + _W_EXACT * query.exact_hits(x)
-           for s, x, (fi, _) in zip(scores, texts, spots)]
+    raw = [s + _W_PATH * path_scores[fi] + _W_EXACT * query.exact_hits(x) + _W_LINK * h.link
+           for s, x, (fi, _), h in zip(scores, texts, spots, hunks)]
     by_file: dict[int, list[int]] = {}
     for k, (fi, _) in enumerate(spots):
         by_file.setdefault(fi, []).append(k)
@@ -152,8 +164,10 @@ def shorten_added(hunk: Hunk, limit: int, query: Query) -> None:
 
 def _shorten(hunk: Hunk, sign: str, limit: int, query: Query) -> None:
     lines = hunk.body
+    want = _pinned_ordinals(hunk, sign)
     out: list[str] = []
     cut = 0
+    seen = 0  # lines of ``sign`` before ``i``: earlier steps never cut lines of this sign
     i = 0
     while i < len(lines):
         if lines[i][:1] != sign:
@@ -165,6 +179,7 @@ def _shorten(hunk: Hunk, sign: str, limit: int, query: Query) -> None:
             j += 1
         run = lines[i:j]
         i = j
+        first, seen = seen, seen + len(run)
         keep = _keep_removed(run, query) if len(run) > limit else None
         if keep is not None and sign == "+":
             hits = [k for k, line in enumerate(run) if _names_question(line, query)]
@@ -177,6 +192,9 @@ def _shorten(hunk: Hunk, sign: str, limit: int, query: Query) -> None:
         if keep is None:
             out.extend(run)
             continue
+        for k in range(len(run)):
+            if first + k in want:
+                keep[k] = True
         k = 0
         while k < len(run):
             if keep[k]:
@@ -198,6 +216,20 @@ def _shorten(hunk: Hunk, sign: str, limit: int, query: Query) -> None:
             hunk.added += cut
         else:
             hunk.removed += cut
+
+
+def _pinned_ordinals(hunk: Hunk, sign: str) -> set[int]:
+    """Which of the hunk's ``sign`` lines (counted in order) are pinned."""
+    if not hunk.pinned:
+        return set()
+    out: set[int] = set()
+    n = 0
+    for i, line in enumerate(hunk.lines):
+        if line[:1] == sign:
+            if i in hunk.pinned:
+                out.add(n)
+            n += 1
+    return out
 
 
 #: An added run is "about the question" when at least one line in this many names it.

@@ -29,6 +29,9 @@ class Hunk:
     trimmed: int = 0  # unchanged lines cut from ``shown``
     removed: int = 0  # removed lines cut from ``shown``
     added: int = 0  # added lines cut from ``shown``
+    pinned: set[int] = field(default_factory=set)  # indices of ``lines`` no shortening or cut drops
+    link: float = 0.0  # how strongly kept changelog entries name this hunk
+    named: bool = False  # a kept changelog entry names this hunk most strongly: a cut keeps it
 
     @property
     def body(self) -> list[str]:

@@ -17,7 +17,11 @@ otherwise:
   long changed lines (minified bundles) keep their header and get a one-line summary with
   a ref, unless the question names them; runs of pure renames do too;
 * when the diff is still over ``max_lines``, the hunks least relevant to the question are
-  dropped whole, one marker with a ref per dropped run.
+  dropped whole, one marker with a ref per dropped run;
+* release diffs (:mod:`~headroom.compressors.diff.release`): a changed line naming a
+  security advisory (CVE, GHSA, PYSEC, RUSTSEC, GO, OSV …) and every changelog entry that
+  holds one or that the question's words hit are never shortened or cut, and the hunks
+  touching the names such an entry mentions rank first in a cut (the best ones stay).
 
 Options (``config.option("diff", name, default)``):
 
@@ -45,6 +49,7 @@ from headroom.ccr.markers import count, marker, omit
 from headroom.compressors.base import Compressed, Omission
 from headroom.compressors.diff.cut import cut_hunks, shorten_added, shorten_removed
 from headroom.compressors.diff.parse import Doc, FileDiff, Hunk, parse
+from headroom.compressors.diff.release import Release
 from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query
 
@@ -85,6 +90,9 @@ def compress(text: str, question: str, config: Config) -> Compressed:
     max_removed = int(config.option(KIND, "max_removed_run", 12) * config.keep_scale)
     max_added = int(config.option(KIND, "max_added_run", 40) * config.keep_scale)
     query = Query.parse(question)
+    release = Release(out_doc, text)
+    if release.long_runs(max_removed, max_added):  # a changelog run may shrink: its kept entries must not
+        release.keep(question, query)
     for item in out_doc:
         if isinstance(item, FileDiff):
             prose = _DOC_FILE.search(item.path) is not None
@@ -98,6 +106,7 @@ def compress(text: str, question: str, config: Config) -> Compressed:
     strategy = "diff-trim"
     limit = max(50, round(int(config.option(KIND, "max_lines", 400)) * config.keep_scale))
     if len(_lines(out_doc)) > limit:
+        release.link(question, query)
         out_doc = cut_hunks(out_doc, question, limit, config, omissions)
         strategy = "diff-rank"
     shown = [h for item in out_doc if isinstance(item, FileDiff) for h in item.hunks]
