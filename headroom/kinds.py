@@ -18,6 +18,7 @@ class Kind(str, Enum):
     MARKDOWN = "markdown"
     TEXT = "text"
     CSV = "csv"
+    TABLE = "table"  # whitespace-aligned text tables: ls -l, ps aux, df -h, dpkg -l, kubectl get
 
     def __str__(self) -> str:
         return self.value

@@ -29,6 +29,7 @@ ROUTES: dict[Kind, str] = {
     Kind.MARKDOWN: "headroom.compressors.text:compress_markdown",
     Kind.TEXT: "headroom.compressors.text:compress",
     Kind.CSV: "headroom.compressors.json:compress_csv",
+    Kind.TABLE: "headroom.compressors.table:compress",
 }
 
 

@@ -1,5 +1,6 @@
 """Structured shapes the router recognises first: JSON, diffs, test runs, grep hits,
-HTML, delimited tables and logs. Each check looks only at the sampled lines."""
+HTML, delimited tables, aligned text tables and logs. Each check looks only at the
+sampled lines."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import json
 import re
 from collections.abc import Callable
 
+from headroom.compressors.json.stats import typed
+from headroom.compressors.table.columns import cells, find_table
 from headroom.kinds import Kind
 from headroom.router.sample import _FULL_JSON_LIMIT, _NONSPACE, _PART_CHARS, _jumps, _unlikely
 
@@ -213,6 +216,44 @@ def _is_logs(rows: list[str]) -> bool:
     return stamped >= 2 and stamped >= 0.6 * len(heads)
 
 
+#: Share of the sampled lines an aligned table's header, rules and rows must make up.
+TABLE_SHARE = 0.7
+#: Rows whose cells are checked for a numeric column.
+_TABLE_PROBE = 40
+
+
+def _stamp_at(row: str) -> int:
+    """Where the first time or date of ``row`` starts (``len(row)`` when it has none)."""
+    found = [m.start() for rx in (_LOG_TIME, _LOG_DATE, _DMESG) if (m := rx.search(row, 0, 80))]
+    return min(found, default=len(row))
+
+
+def _padded(row: str) -> bool:
+    return "  " in row.lstrip()
+
+
+def _is_aligned(rows: list[str]) -> bool:
+    """A whitespace-aligned table (``ls -l``, ``ps aux``, ``df -h``, ``dpkg -l``, ``kubectl
+    get``): consistent column gaps through most lines, and a header line, or else 3+
+    columns with a numeric one. Without a header, lines stamped in their first three
+    columns are a log (syslog, logcat, klog) and left to :func:`_is_logs`."""
+    if len(rows) < 3 or _unlikely(rows, _padded, 0.6):
+        return False
+    table = find_table(rows)
+    if table is None or table.end - (table.start if table.header is None else table.header) < TABLE_SHARE * len(rows):
+        return False
+    if table.header is not None:
+        return True
+    body = rows[table.start:table.end]
+    probe = [cells(r, table.gaps) for r in body[:: max(1, len(body) // _TABLE_PROBE)]]
+    numeric = any(sum(1 for r in probe if isinstance(typed(r[c]), (int, float))) >= 0.8 * len(probe)
+                  for c in range(table.columns))
+    if table.columns < 3 or not numeric:
+        return False
+    third = table.gaps[2].end if len(table.gaps) > 2 else 1 << 30
+    return sum(1 for r in body if _stamp_at(r) < third) < 0.5 * len(body)
+
+
 _CHECKS: tuple[tuple[Kind, Callable[[list[str]], bool]], ...] = (
     (Kind.DIFF, _is_diff), (Kind.TEST_OUTPUT, _is_test_output), (Kind.SEARCH, _is_search),
-    (Kind.HTML, _is_html), (Kind.CSV, _is_table), (Kind.LOGS, _is_logs))
+    (Kind.HTML, _is_html), (Kind.CSV, _is_table), (Kind.TABLE, _is_aligned), (Kind.LOGS, _is_logs))

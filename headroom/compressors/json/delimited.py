@@ -1,7 +1,9 @@
 """CSV/TSV tool outputs: already a table, so lossless means unchanged; when large, rows are
 chosen exactly as for JSON tables (:mod:`.json_rows`) and kept verbatim under the header
 line, each run of cut rows marked in place. The omitted original is the cut records'
-exact text, one per line, so ``headroom_retrieve`` can filter them by term.
+exact text, one per line, so ``headroom_retrieve`` can filter them by term. Cells read as
+numbers include sizes, percentages and times (``4.0K``, ``25%``, ``0:18``), so ``du``'s
+largest entries rank as sizes.
 
 Options: the JSON ones (:mod:`.json_crush`), read from ``config.option("csv", ...)`` first.
 """
@@ -9,24 +11,23 @@ Options: the JSON ones (:mod:`.json_crush`), read from ``config.option("csv", ..
 from __future__ import annotations
 
 import csv
-import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import has_marker
 from headroom.compressors.base import Compressed, Omission
 from headroom.compressors.json.crush import is_rendered
 from headroom.compressors.json.cut import Cutter, Settings
-from headroom.compressors.json.stats import profile
+from headroom.compressors.json.stats import profile, typed
 from headroom.compressors.json.table import MISSING
 from headroom.compressors.query import Query
 
 if TYPE_CHECKING:
     from headroom.config import Config
 
-__all__ = ["compress_csv", "records"]
+__all__ = ["compress_csv", "crushed", "cut_rows", "records"]
 
 _DELIMITERS = ",\t;|"
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 #: Lines sampled to pick the delimiter.
 _SAMPLE = 20
 
@@ -67,16 +68,19 @@ def records(text: str) -> tuple[list[str], list[list[str]]] | None:
     return raws, fields
 
 
-def _typed(cell: str) -> Any:
-    if not cell:
-        return MISSING
-    if _NUMBER.fullmatch(cell):
-        try:
-            number = float(cell)
-        except ValueError:
-            return cell
-        return int(number) if number.is_integer() and "." not in cell and "e" not in cell.lower() else number
-    return cell
+def cut_rows(cutter: Cutter, body: list[str], names: Sequence[str],
+             columns: Sequence[Sequence[Any]]) -> list[str] | None:
+    """The rows of a text table chosen as JSON rows are (each row's exact text, never split),
+    with gap markers; the ref gives back the cut rows' lines. ``None`` when cutting does not
+    pay. Shared by CSV and aligned text tables (:mod:`headroom.compressors.table`)."""
+    profiles = [profile(name, col, cutter.query) for name, col in zip(names, columns)]
+    return cutter.cut(body, profiles, "rows", lambda dropped: "\n".join(body[i] for i in dropped))
+
+
+def crushed(text: str, cutter: Cutter, strategy: str) -> Compressed:
+    """``text`` with the omissions of ``cutter`` whose markers it still holds."""
+    live: dict[str, Omission] = {o.ref: o for o in cutter.omissions if f"ref={o.ref}]" in text}
+    return Compressed(text, strategy, list(live.values()))
 
 
 def compress_csv(text: str, question: str, config: Config) -> Compressed:
@@ -91,11 +95,8 @@ def compress_csv(text: str, question: str, config: Config) -> Compressed:
     width = max(len(header), *(len(r) for r in rows))
     names = [*header, *(f"({i + 1})" for i in range(len(header), width))]
     cutter = Cutter(Query.parse(question), config, "csv", settings)
-    columns = [[_typed(r[c]) if c < len(r) else MISSING for r in rows] for c in range(width)]
-    profiles = [profile(name, col, cutter.query) for name, col in zip(names, columns)]
-    cut = cutter.cut(body, profiles, "rows", lambda dropped: "\n".join(body[i] for i in dropped))
+    columns = [[typed(r[c]) if c < len(r) else MISSING for r in rows] for c in range(width)]
+    cut = cut_rows(cutter, body, names, columns)
     if cut is None:
         return Compressed(text, "csv-unchanged")
-    out = "\n".join([raws[0], *cut])
-    live: dict[str, Omission] = {o.ref: o for o in cutter.omissions if f"ref={o.ref}]" in out}
-    return Compressed(out, "csv-crush", list(live.values()))
+    return crushed("\n".join([raws[0], *cut]), cutter, "csv-crush")

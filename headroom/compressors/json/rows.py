@@ -4,31 +4,47 @@ Rows are taken tier by tier until the budget is spent (tier 0 may exceed it):
 
 0. rows the question points at: BM25 over the row's text plus exact hits of quoted
    strings / identifiers / numbers; terms that match more than a quarter of the rows do
-   not discriminate and are ignored;
+   not discriminate and are ignored; half the budget, or up to all of it for rows that
+   tie on the exact terms (every row of ``port 6379``);
 1. the first and last row; rows that read like failures (a status-like value, a set
-   error field, failure words in messages or nested JSON); the min and max rows of
-   numeric columns the question names;
+   error field, failure words in messages or nested JSON); the top and bottom ranks of
+   the numeric columns the question asks about: those it names (``%MEM``, ``memory`` ~
+   ``RSS``) or that its superlatives point at (``largest`` ~ a size, ``fullest`` ~ a
+   percentage, ``oldest`` ~ a date or an age), more of them at the end it asks for
+   (``which three files are largest``: the five highest sizes), rank by rank across
+   columns;
 2. the max row of every other numeric column, in column order (so "largest / strongest
    / best" questions stay answerable), then one row per rare value of each categorical
    column, then the min rows;
-3. the earliest and latest rows of date columns, rows with missing or extra keys,
+3. the earliest and latest rows of date columns, the other rows of each rare value, the
+   next ranks from both ends of every numeric column (top and bottom :data:`RANKS`),
+   rows with missing or extra keys,
    numeric outliers (robust z-score);
 4. evenly spaced rows to show the spread.
+
+An end that more than k rows share (the ``0.0`` CPU of idle processes) ranks nothing: it
+gives one row, not k arbitrary ones.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from headroom.compressors.json.stats import Profile
+from headroom.compressors.json.stats import Profile, asked_count, asked_ends, superlatives
 from headroom.compressors.json.table import MISSING, minify
 from headroom.compressors.query import Query, bm25_counts, stem_counts, stemmed
 
 __all__ = ["RowSet", "select_rows"]
 
+#: Rows kept from each end of a numeric column (top k and bottom k).
+RANKS = 3
+#: Rows kept beyond the number the question asks for at the end it asks for (ties, off by one).
+ASKED_SLACK = 2
 #: A question term found in more than this share of rows is ignored for ranking.
 MAX_TERM_SHARE = 0.25
 #: Score a row gets for each quoted phrase or identifier of the question it contains.
@@ -61,8 +77,9 @@ class RowSet:
         return len(self.texts)
 
 
-def query_rows(texts: Sequence[str], query: Query, cap: int) -> list[int]:
-    """Rows the question points at, best first (at most ``cap``)."""
+def query_rows(texts: Sequence[str], query: Query, cap: int, tied: int = 0) -> list[int]:
+    """Rows the question points at, best first: at most ``cap``, or up to ``tied`` when that
+    many hold all its best exact terms (``port 6379`` hits every row of that port alike)."""
     n = len(texts)
     if not query or not n:
         return []
@@ -74,6 +91,7 @@ def query_rows(texts: Sequence[str], query: Query, cap: int) -> list[int]:
         if len(hits) <= limit:
             for i in hits:
                 scores[i] += EXACT_BONUS
+    exact = scores[:]
     # A word inside more than twice the limit of rows (as a substring) cannot be rare as a
     # token either in practice; skipping it first keeps tokenizing to the candidate rows.
     q = stemmed(query)
@@ -91,7 +109,9 @@ def query_rows(texts: Sequence[str], query: Query, cap: int) -> list[int]:
     if best <= 0:
         return []
     ranked = sorted((i for i in range(n) if scores[i] >= MIN_RELATIVE_SCORE * best), key=lambda i: (-scores[i], i))
-    return ranked[:cap]
+    top = max(exact)  # rows that hold the same quoted strings, ids or numbers tie; BM25 alone does not
+    ties = sum(1 for i in ranked if top > 0 and exact[i] >= top) if tied > cap else 0
+    return ranked[:max(cap, min(ties, tied))]
 
 
 def _compounds(query: Query) -> list[str]:
@@ -102,12 +122,51 @@ def _compounds(query: Query) -> list[str]:
     return out
 
 
-def _extremes(p: Profile) -> tuple[int, int] | None:
+def _ranked(p: Profile, high: bool, k: int) -> list[int]:
+    """Rows of the ``k`` highest (lowest) values, the extreme first, ties in row order; one
+    row when more than ``k`` rows share the extreme value."""
+    ends = heapq.nsmallest(k + 1, p.numbers, key=(lambda x: (-x[0], x[1])) if high else None)
+    if len(ends) > k and ends[0][0] == ends[k][0]:
+        return [ends[0][1]]
+    return [i for _, i in ends[:k]]
+
+
+def _varied(p: Profile) -> bool:
+    """A numeric column with at least two different values."""
     if not p.numeric or len(p.numbers) < 2:
-        return None
-    lo = min(p.numbers, key=lambda x: (x[0], x[1]))
-    hi = max(p.numbers, key=lambda x: (x[0], -x[1]))
-    return (hi[1], lo[1]) if lo[0] != hi[0] else None
+        return False
+    first = p.numbers[0][0]
+    return any(v != first for v, _ in p.numbers)
+
+
+def _in_row_order(p: Profile) -> bool:
+    """Values rise (or fall) with the row index: ids, sequence numbers, a table sorted by it."""
+    values = [v for v, _ in p.numbers]
+    return all(a <= b for a, b in itertools.pairwise(values)) or all(a >= b for a, b in itertools.pairwise(values))
+
+
+def _asked(numeric: list[Profile], query: Query, budget: int) -> dict[int, tuple[int, int]]:
+    """Column -> (top, bottom) ranks to keep, for the columns the question asks about."""
+    asked = superlatives(query)
+    ends = [asked_ends(p, asked) for p in numeric]
+    typed = [(up, kind) for up, kind in asked if kind != "any"]  # ``most`` alone is too common a word
+    if typed and not any(hi or lo for hi, lo in ends):  # ``largest`` and no size column: every column
+        wanted = (any(up for up, _ in typed), any(not up for up, _ in typed))
+        named = any(p.matched for p in numeric)
+        ends = [wanted if p.matched or not named else (False, False) for p in numeric]
+    k = min((asked_count(query) or RANKS) + ASKED_SLACK, max(RANKS, budget // 2))
+    out: dict[int, tuple[int, int]] = {}
+    for c, (p, (hi, lo)) in enumerate(zip(numeric, ends)):
+        if hi or lo:
+            out[c] = (k if hi else 1, k if lo else 1)
+        elif p.matched:
+            out[c] = (RANKS, RANKS)
+    return out
+
+
+def _rank_by_rank(lists: Sequence[Sequence[int]], start: int = 0) -> list[int]:
+    """The first of every list, then the second of every list, ... (from rank ``start``)."""
+    return [ranked[r] for r in range(start, max(map(len, lists), default=0)) for ranked in lists if r < len(ranked)]
 
 
 def _error_rows(rows: RowSet, cap: int) -> list[int]:
@@ -153,21 +212,22 @@ def _message_like(p: Profile) -> bool:
     return bool(texts) and MIN_MESSAGE_CHARS * len(texts) <= sum(len(v) for v in texts) <= MAX_SCAN_CHARS * len(texts)
 
 
-def _rare_rows(rows: RowSet, cap: int) -> list[int]:
+def _rare_rows(rows: RowSet, cap: int) -> tuple[list[int], list[int]]:
+    """Rows of rare values of categorical columns, rarest first: one row per value, then
+    the other rows of those values (a status two packages share: ``rc`` in ``dpkg -l``)."""
     n = len(rows)
-    found: list[tuple[int, int]] = []  # (count, first row)
+    found: list[tuple[int, int, int]] = []  # (count, first row of the value, row)
     for p in rows.profiles:
         if p.counts is None or len(p.counts) < 2:
             continue
         top = max(p.counts.values())
         rare = {v: c for v, c in p.counts.items() if c <= max(2, 0.05 * n) and c < 0.5 * top}
-        seen: set[object] = set()
+        first: dict[object, int] = {}
         for i, v in enumerate(p.values):
-            if v is not MISSING and v in rare and v not in seen:
-                seen.add(v)
-                found.append((rare[v], i))
+            if v is not MISSING and v in rare:
+                found.append((rare[v], first.setdefault(v, i), i))
     found.sort()
-    return [i for _, i in found[:cap]]
+    return [i for _, f, i in found if f == i][:cap], [i for _, f, i in found if f != i][:cap]
 
 
 def _shape_rows(rows: RowSet, cap: int) -> list[int]:
@@ -212,7 +272,7 @@ def _spread(n: int, k: int) -> list[int]:
 def select_rows(rows: RowSet, query: Query, budget: int) -> list[int]:
     """Indices of the rows to keep (sorted); about ``budget`` of them, never all."""
     n = len(rows)
-    chosen: dict[int, None] = dict.fromkeys(query_rows(rows.texts, query, max(3, budget // 2)))
+    chosen: dict[int, None] = dict.fromkeys(query_rows(rows.texts, query, max(3, budget // 2), budget))
 
     def take(indices: Iterable[int]) -> None:
         for i in indices:
@@ -220,14 +280,24 @@ def select_rows(rows: RowSet, query: Query, budget: int) -> list[int]:
                 return
             chosen.setdefault(i)
 
-    numeric = [(p, ext) for p in rows.profiles if (ext := _extremes(p)) is not None]
+    numeric = [p for p in rows.profiles if _varied(p)]
+    asked = _asked(numeric, query, budget)
+    others = [p for c, p in enumerate(numeric) if c not in asked and not p.date]
     take([0, n - 1])
     take(_error_rows(rows, max(2, budget // 4)))
-    take(i for p, ext in numeric if p.matched for i in ext)
-    take(ext[0] for p, ext in numeric if not p.matched and not p.date)  # maxima
-    take(_rare_rows(rows, max(2, budget // 4)))
-    take(ext[1] for p, ext in numeric if not p.matched and not p.date)  # minima
-    take(i for p, ext in numeric if p.date for i in ext)
+    take(_rank_by_rank([_ranked(numeric[c], high, k) for c, ends in asked.items()
+                        for high, k in zip((True, False), ends)]))
+    top = [_ranked(p, True, RANKS) for p in others]
+    bottom = [_ranked(p, False, RANKS) for p in others]
+    unsorted = [c for c, p in enumerate(others) if not _in_row_order(p)]  # else ranks are the table's ends
+    take(ranked[0] for ranked in top)  # maxima
+    rare, rest = _rare_rows(rows, max(2, budget // 4))
+    take(rare)
+    take(ranked[0] for ranked in bottom)  # minima
+    take(i for c, p in enumerate(numeric) if p.date and c not in asked for i in (*_ranked(p, True, 1),
+                                                                                 *_ranked(p, False, 1)))
+    take(rest)
+    take(_rank_by_rank([*(top[c] for c in unsorted), *(bottom[c] for c in unsorted)], start=1))
     take(_shape_rows(rows, max(1, budget // 8)))
     take(_outlier_rows(rows, max(1, budget // 8)))
     if len(chosen) < budget:
