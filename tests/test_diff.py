@@ -17,8 +17,9 @@ from headroom.ccr.markers import find_markers, make_ref
 from headroom.ccr.store import MemoryStore
 from headroom.compressors.base import Compressed
 from headroom.compressors.diff.parse import FileDiff, Hunk, parse
+from headroom.compressors.diff.rank import is_noise
 from headroom.compressors.diff.release import advisory_lines
-from headroom.compressors.diff.unified import compress
+from headroom.compressors.diff.unified import _budget, compress
 from headroom.config import Config
 from headroom.router import detect
 from headroom.tokens import count_text
@@ -338,7 +339,8 @@ def code_hunks(text: str, name: str) -> list[Hunk]:
 
 def assert_refs_exact(result: Compressed, text: str) -> None:
     """Every ref'd marker returns exactly what it stands for: the whole diff (the top one),
-    or a run of whole hunks of the file it sits in, with the counts it states."""
+    a run of whole hunks of the file it sits in, or a run of whole files it names, with the
+    counts it states."""
     originals = {o.ref: o.original for o in result.omissions}
     by_head = {s.head[0]: s for s in sections(text)}
     current: FileDiff | None = None
@@ -348,6 +350,20 @@ def assert_refs_exact(result: Compressed, text: str) -> None:
             if m.ref is None:
                 continue
             original = originals[m.ref]
+            files = re.match(r"(\d+) files? omitted \(\+(\d+) −(\d+) lines\)(?: in (\S+/))?: (.*)", m.summary)
+            if files:
+                folded = parse(original)
+                assert folded is not None
+                whole = [x for x in folded if isinstance(x, FileDiff)]
+                assert len(whole) == int(files.group(1))
+                at = [text.find(f.text()) for f in whole]  # whole files, in their order (files folded
+                assert -1 not in at and at == sorted(at)  # earlier as repeats may sit between them)
+                changed = [x for f in whole for h in f.hunks for x in h.changed]
+                assert (sum(x[0] == "+" for x in changed), sum(x[0] == "-" for x in changed)) == \
+                    (int(files.group(2)), int(files.group(3)))
+                names = [x for x in files.group(5).split(", ") if x != "…"]
+                assert [(files.group(4) or "") + x for x in names] == [f.path for f in whole][:len(names)]
+                continue
             run = re.match(r"(\d+) hunks? omitted \(\+(\d+) −(\d+) lines\)", m.summary)
             if run is None:  # the whole diff, a generated file's hunks, or files folded together
                 folded = parse(original)
@@ -457,3 +473,144 @@ def test_advisory_ids_are_recognised(line: str) -> None:
                                   "ALGO-2024-1234", "uuid 6f1c-2d4e-9a7b-4c3e"])
 def test_near_advisory_ids_are_not(line: str) -> None:
     assert not advisory_lines(line)
+
+
+# -- big release diffs: the implementation first, a test or two, version noise last ------------
+
+#: (fixture, question, facts): each fact is (path, text of a changed line); the hunks of that
+#: file whose changed lines hold the text are where the answer is, and one of them must stay.
+#: Written from reading the diffs, before looking at what the compressor keeps.
+RELEASE_FACTS = [
+    ("h11", "How does h11 0.16 now handle the bytes that follow each chunk of a Transfer-Encoding: chunked "
+            "body, and which test covers it?",
+     [("h11/_readers.py", 'f"malformed chunk footer'), ("h11/tests/test_io.py", r'b"3\r\nxxx__1a\r\n"')]),
+    ("h11", "Why is a huge Content-Length refused now, and where is that tested?",
+     [("h11/_headers.py", "if len(value) > CONTENT_LENGTH_MAX_DIGITS:"), ("h11/tests/test_headers.py", '"1" * 21')]),
+    ("pyjwt", "How does PyJWT 2.4.0 stop a public key from being accepted as an HMAC secret, and which test covers "
+              "the advisory?",
+     [("jwt/algorithms.py", "if is_pem_format(key) or is_ssh_key(key):"), ("jwt/utils.py", "def is_ssh_key("),
+      ("tests/test_advisory.py", "def test_ghsa_ffqj_6fqr_9h24")]),
+    ("waitress", "How does waitress 2.1.1 validate the chunk size and the chunk extensions of a chunked request body, "
+                 "and which tests cover it?",
+     [("src/waitress/receiver.py", 'BadRequest("Invalid chunk extension")'),
+      ("src/waitress/rfc7230.py", "CHUNK_EXT_RE ="), ("tests/test_receiver.py", "def test_received_invalid_size")]),
+    ("waitress", "How does the request parser now treat a Content-Length header such as +10, and is there a test?",
+     [("src/waitress/parser.py", "if not ONLY_DIGIT_RE.match"),
+      ("tests/test_parser.py", "def test_parse_header_bad_content_length_plus")]),
+    ("black", "Black now warns about misspelled options in pyproject.toml: where is that checked, and which test "
+              "covers it?",
+     [("src/black/__init__.py", "def spellcheck_pyproject_toml_keys("),
+      ("tests/test_black.py", "incorrect_spelling.toml")]),
+    ("black", "How does the 2024 stable style treat blank lines before a class docstring, and which test case "
+              "shows it?",
+     [("src/black/lines.py", "if current_line.is_docstring:"),
+      ("tests/data/cases/no_blank_line_before_docstring.py", "class SingleQuotedDocstring:")]),
+    ("black", "How are files reached through a symlink that points outside the project root handled now, and which "
+              "test covers it?",
+     [("src/black/files.py", "def get_root_relative_path("),
+      ("tests/test_black.py", "def test_get_sources_with_stdin_symlink_outside_root")]),
+]
+
+
+def fact_hunks(text: str, path: str, needle: str) -> list[Hunk]:
+    found = [h for s in sections(text) if s.path.removeprefix("b/") == path for h in s.hunks
+             if any(needle in x for x in h.changed)]
+    assert found, (path, needle)
+    return found
+
+
+def shown_whole(hunk: Hunk, out: set[str]) -> bool:
+    """The hunk's header and every added line are in the output (removed runs may shrink)."""
+    return hunk.header in out and all(x in out for x in hunk.changed if x[:1] == "+")
+
+
+@pytest.mark.parametrize(("name", "question", "facts"), RELEASE_FACTS, ids=[f"{n}-{i}" for i, (n, _, _) in
+                                                                             enumerate(RELEASE_FACTS)])
+def test_a_cut_release_diff_keeps_the_code_and_a_test_the_question_needs(
+        name: str, question: str, facts: list[tuple[str, str]]) -> None:
+    text = release_diff(name)
+    result = compress(text, question, CFG)
+    out = set(result.text.split("\n"))
+    for path, needle in facts:
+        assert any(shown_whole(h, out) for h in fact_hunks(text, path, needle)), (path, needle)
+    assert count_text(result.text) < 0.7 * count_text(text)
+    assert_refs_exact(result, text)
+
+
+def test_a_flood_of_fixture_files_keeps_one_or_two_and_folds_the_rest() -> None:
+    """black 23.12.1 -> 24.1.0 touches some 60 small test-case files in one folder; each is
+    dense in the question's words, yet the library hunks must win and the rest fold."""
+    text = release_diff("black")
+    flood = [s for s in sections(text) if s.path.startswith("tests/data/cases/")]
+    assert len(flood) >= 40
+    for _, question, _ in (f for f in RELEASE_FACTS if f[0] == "black"):
+        result = compress(text, question, CFG)
+        out = set(result.text.split("\n"))
+        shown = [s.path for s in flood if s.head[0] in out and any(shown_whole(h, out) for h in s.hunks if h.changed)]
+        assert len(shown) <= 2, shown
+        folds = [m for m in find_markers(result.text)
+                 if re.match(r"\d+ files omitted .* in tests/data/cases/", m.summary)]
+        assert sum(int(m.summary.split(" ", 1)[0]) for m in folds) >= len(flood) // 3
+        assert_refs_exact(result, text)
+
+
+VERSION_NOISE = re.compile(r"(?:^|/)(?:LICENSE|PKG-INFO|_version\.py)$|\.egg-info/")
+
+
+@pytest.mark.parametrize(("name", "question", "facts"), RELEASE_FACTS, ids=[f"{n}-{i}" for i, (n, _, _) in
+                                                                             enumerate(RELEASE_FACTS)])
+def test_version_noise_goes_before_code_in_a_cut(name: str, question: str, facts: list[tuple[str, str]]) -> None:
+    """LICENSE years, ``__version__``, PKG-INFO and egg-info files: none stays in a cut that
+    drops code, though each is too small for a marker of its own."""
+    text = release_diff(name)
+    result = compress(text, question, CFG)
+    assert result.strategy == "diff-rank"
+    out = set(result.text.split("\n"))
+    noise = [(s.path, h) for s in sections(text) if VERSION_NOISE.search(s.path) for h in s.hunks if h.changed]
+    assert noise
+    assert not [p for p, h in noise if shown_whole(h, out) and any(x[0] == "+" for x in h.changed)]
+
+
+def test_a_question_about_versions_keeps_the_version_lines() -> None:
+    text = release_diff("pyjwt")
+    out = compress(text, "Which version and copyright year lines changed in this release?", CFG).text.split("\n")
+    assert "+Version: 2.4.0" in out and "+Copyright (c) 2015-2022 José Padilla" in out
+
+
+def test_the_budget_grows_with_the_diff_but_less_than_it() -> None:
+    assert [_budget(n, CFG) for n in (100, 800, 1500)] == [380, 380, 380]  # small diffs as before
+    big = [_budget(n, CFG) for n in (3000, 6000, 12000)]
+    assert big[0] > 380 and big[0] < big[1] < 2 * big[0] and abs(big[2] - 2 * big[0]) <= 2  # as √n
+    text = release_diff("black")  # 4,250 lines
+    lines = compress(text, "", CFG).text.split("\n")
+    assert 380 < len(lines) <= _budget(len(text.split("\n")), CFG) * 9 // 8
+
+
+def test_a_changelog_copied_into_pkg_info_folds_to_one_marker() -> None:
+    """waitress 2.1.0 -> 2.1.1: PKG-INFO (and its egg-info copy) repeat the new CHANGES.txt
+    entries, advisory links included: they show once."""
+    text = release_diff("waitress")
+    advisory = "+  https://github.com/Pylons/waitress/security/advisories/GHSA-4f7p-27jc-3c36"
+    assert text.count(f"\n{advisory}\n") >= 6
+    for config in (CFG, Config(options={"diff": {"max_lines": 5000}})):  # cut, and not cut
+        result = compress(text, "How does waitress validate chunked request bodies now?", config)
+        assert result.text.count(f"\n{advisory}\n") == 3  # the three entries, in CHANGES.txt
+        assert_refs_exact(result, text)
+    assert re.search(r"\n\[… the same 26 changed lines as the hunk at -1 of CHANGES\.txt · ", result.text)
+
+
+@pytest.mark.parametrize(("name", "path", "needle", "noise"), [
+    ("pyjwt", "LICENSE", "Copyright (c) 2015-2022", True),
+    ("pyjwt", ".pre-commit-config.yaml", "rev: 22.3.0", True),
+    ("pyjwt", "PyJWT.egg-info/SOURCES.txt", "tests/test_advisory.py", True),
+    ("h11", "h11/_version.py", '__version__ = "0.16.0"', True),
+    ("waitress", "setup.cfg", "version = 2.1.1", True),
+    ("jinja2", "src/jinja2/compiler.py", "self.environment.sandboxed and op in", True),  # re-wrapped
+    ("h11", "h11/_headers.py", "if len(value) > CONTENT_LENGTH_MAX_DIGITS:", False),
+    ("h11", "h11/_readers.py", 'self._bytes_to_discard = b"\\r\\n"', False),
+    ("waitress", "src/waitress/parser.py", "if not ONLY_DIGIT_RE.match", False),
+    ("black", "tests/data/cases/comments5.py", "def decorated1(): ...", False),  # a formatter's fixture
+])
+def test_release_noise_is_told_from_changes(name: str, path: str, needle: str, noise: bool) -> None:
+    hunks = fact_hunks(release_diff(name), path, needle)
+    assert [is_noise(path, h) for h in hunks] == [noise] * len(hunks)

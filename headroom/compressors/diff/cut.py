@@ -1,130 +1,190 @@
-"""Cutting a diff that is still too long: drop the hunks least relevant to the question.
+"""Cutting a diff that is still too long: drop the hunks least worth keeping.
 
-Hunks are scored by BM25 of their changed lines, ``@@`` context and file path against the
-question (plus its phrases found verbatim) and by how strongly kept changelog entries name
-them (``Hunk.link``); a file's later hunks count a little less, so without a question every
-file keeps its first hunks. Hunks holding an advisory or a kept entry (``Hunk.pinned``) and
-the code an entry names most strongly (``Hunk.named``) are never dropped. Each run of
-dropped hunks in a file becomes one marker with a ref to exactly those hunks as printed.
+What each hunk is worth comes from :mod:`~headroom.compressors.diff.rank` (the question,
+changelog links, tests after code, version noise last). Hunks holding an advisory or a kept
+entry (``Hunk.pinned``) and the code an entry names most strongly (``Hunk.named``) are never
+dropped. Each run of dropped hunks in a file becomes one marker with a ref to exactly those
+hunks as printed, once it prints enough to pay for the marker; a small file whose hunks all
+go folds with its dropped neighbours, headers included, into one marker naming them (a
+flood of tiny fixture files can go, though each is too small for a marker of its own).
 """
 
 from __future__ import annotations
 
-import re
+import math
+import posixpath
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from headroom.ccr.markers import count, marker, omit
+from headroom.ccr.markers import count, omit
 from headroom.compressors.base import Omission
-from headroom.compressors.diff.parse import HUNK_RE, FileDiff, Hunk
-from headroom.compressors.query import Query, bm25_counts, stem_counts, stemmed, tokenize
+from headroom.compressors.diff.parse import HUNK_RE, INDEX_RE, FileDiff, Hunk
+from headroom.compressors.diff.rank import worth as rank_hunks
+from headroom.compressors.query import Query
 
 if TYPE_CHECKING:
     from headroom.config import Config
 
-__all__ = ["cut_hunks", "shorten_added", "shorten_removed"]
+__all__ = ["cut_hunks"]
 
 KIND = "diff"
-#: Each further hunk of one file is worth this much less (never below half).
-_DECAY = 0.8
-#: A run of dropped hunks printing fewer characters is kept: its marker would cost about as much.
+#: A run of dropped hunks (or files) printing fewer characters is kept: its marker would cost about as much.
 _MIN_DROP = 300
-_W_PATH, _W_EXACT = 1.0, 3.0
-#: Weight of ``Hunk.link`` (names from kept changelog entries, IDF-weighted) against BM25.
-_W_LINK = 2.0
-#: ``@@`` contexts named in a marker.
-_LIST_CONTEXTS = 3
+#: A file whose hunks all go folds with its dropped neighbours below this many characters (a
+#: bigger one keeps its header lines above its marker: the file list stays in view).
+_MIN_FILE = 1000
+#: Whole files folded together print at least this many characters (their header lines are saved too).
+_MIN_FOLD = 150
+#: A hunk printing more lines than this pays for them: its worth counts divided by √(lines / _LONG).
+_LONG = 40
+#: The cut may leave up to limit / _SLACK lines over, or cut that many more than it must,
+#: rather than drop a hunk much bigger than what is still to go.
+_SLACK = 8
+#: ``@@`` contexts and files named in a marker.
+_LIST_CONTEXTS, _LIST_FILES = 3, 8
 
 
-def cut_hunks(doc: list[FileDiff | str], question: str, limit: int, config: Config,
-              omissions: list[Omission]) -> list[FileDiff | str]:
-    """``doc`` with whole hunks replaced by markers until it prints at most about ``limit`` lines."""
+def cut_hunks(doc: list[FileDiff | str], question: str, limit: int, config: Config, omissions: list[Omission],
+              expand: Sequence[str] = ()) -> list[FileDiff | str]:
+    """``doc`` with whole hunks replaced by markers until it prints at most about ``limit``
+    lines (``index`` lines counted, though they go after the cut: the headroom they leave
+    is what a small diff saves over its budget). ``expand``: more words to rank by."""
     spots = [(fi, hi) for fi, item in enumerate(doc) if isinstance(item, FileDiff)
              for hi in range(len(item.hunks))]
     hunks = [_hunk(doc, fi, hi) for fi, hi in spots]
-    worth, rank = _worth(doc, spots, hunks, Query.parse(question))
+    worth, rank, first = rank_hunks(doc, spots, hunks, Query.parse(question), expand)
     excess = sum(1 if isinstance(item, str) else len(item.head) for item in doc) \
         + sum(1 + len(h.body) for h in hunks) - limit
-    drop: set[tuple[int, int]] = set()
-    small: dict[tuple[int, int], int] = {}  # dropped, but kept unless a neighbour joins its run
-    # least relevant first; among equals (no question) each file's last hunks, so every file keeps its first
-    for k in sorted(range(len(spots)), key=lambda k: (worth[k], -rank[k], -k)):
+    drops = _Drops(doc)
+    # version noise first, then least worth for the lines it prints; among equals (no question)
+    # each file's last hunks, so every file keeps its first
+    cost = [math.sqrt(max(1.0, len(h.body) / _LONG)) for h in hunks]
+    order = sorted(range(len(spots)), key=lambda k: (not first[k], worth[k] / cost[k], -rank[k], -k))
+    big: list[int] = []  # passed over: far more than what is still to go
+    for k in order:
         if excess <= 0:
             break
         if hunks[k].pinned or hunks[k].named:  # an advisory, a kept changelog entry, or the code it names
             continue
-        fi, hi = spot = spots[k]
-        drop.add(spot)
-        near = [(fi, hi - 1), (fi, hi + 1)]
-        if sum(len(line) for line in hunks[k].body) < _MIN_DROP and not any(s in drop for s in near):
-            small[spot] = len(hunks[k].body)
+        if (len(hunks[k].body) - excess) * _SLACK > limit:  # it would cut far more than must go
+            if excess * _SLACK <= limit:
+                break  # a few lines over is better than dropping a hunk many times their size
+            big.append(k)
             continue
-        excess -= len(hunks[k].body) + sum(small.pop(s, 0) for s in near)
+        excess -= drops.add(*spots[k])
+    for k in big:  # still over by more than a few lines: the big ones go too, least worth first
+        if excess * _SLACK <= limit:
+            break
+        excess -= drops.add(*spots[k])
+    return _render(doc, drops.dropped, config, omissions)
+
+
+class _Runs:
+    """Runs of adjacent dropped positions (the hunks of one file, or files): a run prints
+    one marker line instead of its lines once it holds enough characters to pay for it."""
+
+    def __init__(self) -> None:
+        self.start: dict[int, int] = {}  # last position of a run -> its first
+        self.end: dict[int, int] = {}  # first position -> last
+        self.size: dict[int, tuple[int, int]] = {}  # first position -> (characters, lines)
+
+    def add(self, at: int, chars: int, lines: int, least: int = _MIN_DROP) -> int:
+        """Add position ``at``; returns how many more printed lines that saves (a run
+        saves its lines but one, its marker, once it holds ``least`` characters)."""
+        first = last = at
+        before = 0
+        if at - 1 in self.start:
+            first = self.start.pop(at - 1)
+            del self.end[first]
+            c, n = self.size.pop(first)
+            chars, lines, before = chars + c, lines + n, before + _saves(c, n, least)
+        if at + 1 in self.end:
+            last = self.end.pop(at + 1)
+            del self.start[last]
+            c, n = self.size.pop(at + 1)
+            chars, lines, before = chars + c, lines + n, before + _saves(c, n, least)
+        self.start[last], self.end[first], self.size[first] = first, last, (chars, lines)
+        return _saves(chars, lines, least) - before
+
+
+def _saves(chars: int, lines: int, least: int = _MIN_DROP) -> int:
+    return lines - 1 if chars >= least else 0
+
+
+class _Drops:
+    """The dropped hunks, and the printed lines each further drop saves (exactly as
+    :func:`_render` prints them, markers included)."""
+
+    def __init__(self, doc: list[FileDiff | str]) -> None:
+        self.doc = doc
+        self.dropped: set[tuple[int, int]] = set()
+        self.runs: dict[int, _Runs] = {}
+        self.left = {fi: len(item.hunks) for fi, item in enumerate(doc) if isinstance(item, FileDiff)}
+        self.files = _Runs()
+
+    def add(self, fi: int, hi: int) -> int:
+        item = self.doc[fi]
+        assert isinstance(item, FileDiff)
+        body = item.hunks[hi].body
+        self.dropped.add((fi, hi))
+        runs = self.runs.setdefault(fi, _Runs())
+        saved = runs.add(hi, _chars(body), 1 + len(body))
+        self.left[fi] -= 1
+        if self.left[fi] == 0:
+            chars, lines = runs.size[0]
+            if chars < _MIN_FILE:  # a small file: it folds with its neighbours, its marker into theirs
+                saved += self.files.add(fi, chars + _chars(_head(item)), lines + len(item.head), _MIN_FOLD) \
+                    - _saves(chars, lines)
+        return saved
+
+
+def _render(doc: list[FileDiff | str], drop: set[tuple[int, int]], config: Config,
+            omissions: list[Omission]) -> list[FileDiff | str]:
     out: list[FileDiff | str] = []
+    fold: list[FileDiff] = []
+
+    def flush_fold() -> None:
+        if sum(_chars(_head(f)) + sum(_chars(h.body) for h in f.hunks) for f in fold) >= _MIN_FOLD:
+            out.append(_fold_marker(fold, config, omissions))
+        else:
+            out.extend(_file(f, set(), config, omissions) for f in fold)
+        fold.clear()
+
     for fi, item in enumerate(doc):
-        if not isinstance(item, FileDiff) or not item.hunks:
+        if isinstance(item, FileDiff) and item.hunks:
+            gone = {hi for hi in range(len(item.hunks)) if (fi, hi) in drop}
+            if len(gone) == len(item.hunks) and sum(_chars(h.body) for h in item.hunks) < _MIN_FILE:
+                fold.append(item)
+                continue
+            flush_fold()
+            out.append(_file(item, gone, config, omissions))
+        else:
+            flush_fold()
             out.append(item)
-            continue
-        new = FileDiff(item.head)
-        run: list[Hunk] = []
-        for hi, hunk in enumerate(item.hunks):
-            if (fi, hi) in drop:
-                run.append(hunk)
-            else:
-                _flush(run, new, config, omissions)
-                new.hunks.append(hunk)
-        _flush(run, new, config, omissions)
-        out.append(new)
+    flush_fold()
     return out
 
 
-def _worth(doc: list[FileDiff | str], spots: list[tuple[int, int]], hunks: list[Hunk],
-           query: Query) -> tuple[list[float], list[int]]:
-    """Relevance of each hunk: BM25 of its changed lines and ``@@`` context, its file's path
-    (a question naming the file counts for all its hunks) and verbatim question phrases;
-    a file's later hunks count a little less. Also returns each hunk's rank in its file."""
-    stems = stemmed(query)
-    wanted = frozenset(stems.words)
-    memo: dict[str, str] = {}
-    texts = [" ".join([h.header, *h.changed]) for h in hunks]
-    scores = bm25_counts([stem_counts(x, wanted, memo) for x in texts], [len(x) for x in texts], stems)
-    files = sorted({fi for fi, _ in spots})
-    paths = [_path(doc, fi) for fi in files]
-    path_scores = dict(zip(files, bm25_counts([stem_counts(p, wanted, memo) for p in paths],
-                                              [len(p) for p in paths], stems)))
-    raw = [s + _W_PATH * path_scores[fi] + _W_EXACT * query.exact_hits(x) + _W_LINK * h.link
-           for s, x, (fi, _), h in zip(scores, texts, spots, hunks)]
-    by_file: dict[int, list[int]] = {}
-    for k, (fi, _) in enumerate(spots):
-        by_file.setdefault(fi, []).append(k)
-    worth = list(raw)
-    rank = [0] * len(raw)
-    for members in by_file.values():
-        for r, k in enumerate(sorted(members, key=lambda k: -raw[k])):  # stable: ties keep their order
-            worth[k] = raw[k] * max(0.5, _DECAY ** r)
-            rank[k] = r
-    return worth, rank
-
-
-def _hunk(doc: list[FileDiff | str], fi: int, hi: int) -> Hunk:
-    item = doc[fi]
-    assert isinstance(item, FileDiff)
-    return item.hunks[hi]
-
-
-def _path(doc: list[FileDiff | str], fi: int) -> str:
-    item = doc[fi]
-    return item.path if isinstance(item, FileDiff) else ""
+def _file(item: FileDiff, gone: set[int], config: Config, omissions: list[Omission]) -> FileDiff:
+    new = FileDiff(item.head)
+    run: list[Hunk] = []
+    for hi, hunk in enumerate(item.hunks):
+        if hi in gone:
+            run.append(hunk)
+        else:
+            _flush(run, new, config, omissions)
+            new.hunks.append(hunk)
+    _flush(run, new, config, omissions)
+    return new
 
 
 def _flush(run: list[Hunk], into: FileDiff, config: Config, omissions: list[Omission]) -> None:
     if not run:
         return
-    if sum(len(line) for h in run for line in h.body) < _MIN_DROP:  # not worth a marker with a ref
+    if sum(_chars(h.body) for h in run) < _MIN_DROP:  # not worth a marker with a ref
         into.hunks.extend(run)
         run.clear()
         return
-    plus = sum(1 for h in run for line in h.changed if line[0] == "+")
-    minus = sum(1 for h in run for line in h.changed if line[0] == "-")
     contexts: list[str] = []
     for h in run:
         m = HUNK_RE.match(h.header)
@@ -135,124 +195,45 @@ def _flush(run: list[Hunk], into: FileDiff, config: Config, omissions: list[Omis
     if contexts:
         named = ": " + ", ".join(contexts[:_LIST_CONTEXTS]) + (", …" if len(contexts) > _LIST_CONTEXTS else "")
     what = "1 hunk" if len(run) == 1 else f"{count(len(run))} hunks"
-    mark, om = omit(f"{what} omitted (+{count(plus)} −{count(minus)} lines){named}",
-                    "\n".join(h.text() for h in run), KIND, config)
+    mark, om = omit(f"{what} omitted ({_counts(run)}){named}", "\n".join(h.text() for h in run), KIND, config)
     into.hunks.append(Hunk(mark, [], -1))
     omissions.extend(om)
     run.clear()
 
 
-_CLOSING = re.compile(r"[\s)\]};,]*")
-#: First lines of a long removed run that are always kept.
-_REMOVED_HEAD = 3
+def _fold_marker(files: list[FileDiff], config: Config, omissions: list[Omission]) -> str:
+    """One marker for whole files, headers included: ``3 files omitted (+9 −2 lines) in
+    tests/data/: a.py, b.py, c.py``."""
+    paths = [f.path for f in files]
+    where = posixpath.commonpath(paths) if len(paths) > 1 else ""
+    if where in paths:
+        where = posixpath.dirname(where)
+    names = [p[len(where) + 1:] if where else p for p in paths]
+    what = "1 file" if len(files) == 1 else f"{count(len(files))} files"
+    more = ", …" if len(names) > _LIST_FILES else ""
+    summary = f"{what} omitted ({_counts([h for f in files for h in f.hunks])})" + (f" in {where}/" if where else "")
+    mark, om = omit(f"{summary}: {', '.join(names[:_LIST_FILES])}{more}", "\n".join(f.text() for f in files),
+                    KIND, config)
+    omissions.extend(om)
+    return mark
 
 
-def shorten_removed(hunk: Hunk, limit: int, query: Query) -> None:
-    """Shorten runs of more than ``limit`` removed lines to their first lines, their outline
-    (the least indented lines, when few: ``def``/``class`` lines of removed code) and the
-    lines naming what the question asks; each gap leaves ``[… 14 removed lines]``."""
-    _shorten(hunk, "-", limit, query)
+def _counts(hunks: list[Hunk]) -> str:
+    plus = sum(1 for h in hunks for line in h.changed if line[0] == "+")
+    minus = sum(1 for h in hunks for line in h.changed if line[0] == "-")
+    return f"+{count(plus)} −{count(minus)} lines"
 
 
-def shorten_added(hunk: Hunk, limit: int, query: Query) -> None:
-    """Shorten runs of more than ``limit`` added lines the question hardly touches (fewer
-    than one line in ``_ADDED_HITS`` names what it asks) the same way: first lines, outline
-    (Markdown headings too), the lines the question names and one line either side of them;
-    each gap leaves ``[… 14 added lines]``. A run the question is about stays whole."""
-    _shorten(hunk, "+", limit, query)
+def _hunk(doc: list[FileDiff | str], fi: int, hi: int) -> Hunk:
+    item = doc[fi]
+    assert isinstance(item, FileDiff)
+    return item.hunks[hi]
 
 
-def _shorten(hunk: Hunk, sign: str, limit: int, query: Query) -> None:
-    lines = hunk.body
-    want = _pinned_ordinals(hunk, sign)
-    out: list[str] = []
-    cut = 0
-    seen = 0  # lines of ``sign`` before ``i``: earlier steps never cut lines of this sign
-    i = 0
-    while i < len(lines):
-        if lines[i][:1] != sign:
-            out.append(lines[i])
-            i += 1
-            continue
-        j = i
-        while j < len(lines) and lines[j][:1] == sign:
-            j += 1
-        run = lines[i:j]
-        i = j
-        first, seen = seen, seen + len(run)
-        keep = _keep_removed(run, query) if len(run) > limit else None
-        if keep is not None and sign == "+":
-            hits = [k for k, line in enumerate(run) if _names_question(line, query)]
-            if len(hits) * _ADDED_HITS >= len(run):
-                keep = None
-            else:
-                for k, line in enumerate(run):
-                    if line[1:].lstrip().startswith("#") or any(abs(k - h) <= 1 for h in hits):
-                        keep[k] = True
-        if keep is None:
-            out.extend(run)
-            continue
-        for k in range(len(run)):
-            if first + k in want:
-                keep[k] = True
-        k = 0
-        while k < len(run):
-            if keep[k]:
-                out.append(run[k])
-                k += 1
-                continue
-            end = k
-            while end < len(run) and not keep[end]:
-                end += 1
-            if end - k >= 2:
-                out.append(marker(f"{count(end - k)} {'added' if sign == '+' else 'removed'} lines"))
-                cut += end - k
-            else:
-                out.extend(run[k:end])
-            k = end
-    if cut:
-        hunk.shown = out
-        if sign == "+":
-            hunk.added += cut
-        else:
-            hunk.removed += cut
+def _head(item: FileDiff) -> list[str]:
+    """A file's header lines as printed after the cut (``index`` lines go)."""
+    return [h for h in item.head if not INDEX_RE.fullmatch(h)]
 
 
-def _pinned_ordinals(hunk: Hunk, sign: str) -> set[int]:
-    """Which of the hunk's ``sign`` lines (counted in order) are pinned."""
-    if not hunk.pinned:
-        return set()
-    out: set[int] = set()
-    n = 0
-    for i, line in enumerate(hunk.lines):
-        if line[:1] == sign:
-            if i in hunk.pinned:
-                out.add(n)
-            n += 1
-    return out
-
-
-#: An added run is "about the question" when at least one line in this many names it.
-_ADDED_HITS = 4
-
-
-def _names_question(line: str, query: Query) -> bool:
-    return bool(query.exact_hits(line)) or len(set(query.words).intersection(tokenize(line))) >= 2
-
-
-def _keep_removed(run: list[str], query: Query) -> list[bool]:
-    keep = [k < _REMOVED_HEAD for k in range(len(run))]
-    indents = {k: len(line) - 1 - len(line[1:].lstrip()) for k, line in enumerate(run)
-               if not _CLOSING.fullmatch(line[1:])}
-    outline: list[int] = []
-    for level in sorted(set(indents.values()))[:2]:  # the two outermost levels, while few
-        more = [k for k, n in indents.items() if n == level]
-        if (len(outline) + len(more)) * 4 > len(run):
-            break
-        outline += more
-    for k in outline:
-        keep[k] = True
-    for k, line in enumerate(run):
-        if _names_question(line, query):
-            keep[k] = True
-    return keep
+def _chars(lines: list[str]) -> int:
+    return sum(len(line) for line in lines)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
-__all__ = ["Doc", "FileDiff", "Hunk", "parse"]
+__all__ = ["HUNK_RE", "INDEX_RE", "Doc", "FileDiff", "Hunk", "parse"]
 
 HUNK_RE = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+#: A file header's blob hashes (with the usual mode): never needed, so compressors drop them.
+INDEX_RE = re.compile(r"index [0-9a-f]{6,64}\.\.[0-9a-f]{6,64}(?: 100644)?")
 _HEAD_PREFIXES = ("index ", "old mode ", "new mode ", "deleted file mode ", "new file mode ", "similarity index ",
                   "dissimilarity index ", "rename from ", "rename to ", "copy from ", "copy to ", "Binary files ",
                   "--- ", "+++ ")
@@ -37,8 +40,9 @@ class Hunk:
     def body(self) -> list[str]:
         return self.lines if self.shown is None else self.shown
 
-    @property
+    @cached_property
     def changed(self) -> list[str]:
+        """The ``+``/``-`` lines (computed once: ``lines`` do not change after parsing)."""
         return [line for line in self.lines if line[:1] in "+-" and line]
 
     def text(self) -> str:

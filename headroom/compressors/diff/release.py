@@ -1,7 +1,7 @@
 """Release diffs: advisories, the changelog entries a question asks about, and the code they name.
 
 A diff of two releases (``git diff --no-index a b`` of two unpacked sdists) holds a
-changelog whose new entries say what changed and why. Three things follow from it:
+changelog whose new entries say what changed and why. Four things follow from it:
 
 * a changed line naming a security advisory (``CVE-2024-34064``, ``GHSA-…``, ``PYSEC-…``,
   also Sphinx roles such as ``:ghsa:`q34m-jh98-gwm2```) is pinned: no shortening or cut
@@ -11,7 +11,12 @@ changelog whose new entries say what changed and why. Three things follow from i
 * the names such a kept entry mentions (````code```` spans, ``func()``, ``Class.method``,
   CamelCase and snake_case names, file names) link it to the hunks that touch them (in their
   changed lines, ``@@`` context or file path; unchanged lines count half), so those hunks
-  rank first when a big diff is cut. A name found in many hunks links weakly (IDF).
+  rank first when a big diff is cut. A name found in many hunks links weakly (IDF), and so
+  does one only entries the question hits weakly hold; the hunks kept whatever the cut
+  are those the entries holding an advisory or hit hardest name, in code (not tests,
+  docs or version noise);
+* the other words of the entries the question hits hardest (how the changelog says what
+  the question asks) rank the hunks by, at half a question word's weight.
 
 All matching is one ``str.find`` scan per word or name over the joined text, so the cost
 grows with the diff, not with entries times hunks.
@@ -21,10 +26,11 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 
 from headroom.compressors.diff.parse import FileDiff, Hunk
+from headroom.compressors.diff.rank import is_code, is_noise
+from headroom.compressors.diff.terms import locate, not_project
 from headroom.compressors.query import STOPWORDS, Query, inflected_positions, term_positions
 
 __all__ = ["ADVISORY", "CHANGELOG", "Entry", "Release", "advisory_lines", "entries"]
@@ -71,11 +77,15 @@ _FILE = re.compile(r"\b[\w-]+\.(?:py|pyi|pyx|js|mjs|cjs|ts|tsx|jsx|rs|go|rb|java
                    r"toml|ya?ml|json|cfg|ini|sh)\b")
 _WORDISH = re.compile(r"[A-Za-z_]\w*")
 _CODEY = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2}[a-z]")
+#: Words taken from the entries the question hits.
+_MAX_WORDS = 12
 #: Names taken from the kept entries (the first ones: advisory entries come first).
 _MAX_NAMES = 48
 #: Hunks an entry names most strongly that a cut keeps (the first, on a tie).
 _LEADS = 3
 _W_WEAK = 0.5
+#: Weight of a name only entries the question hits weakly hold.
+_W_SIDE = 0.3
 #: A name touching more than this many hunks, and more than one in ``_SHARE``, links nothing.
 _FEW, _SHARE = 8, 4
 #: Builtin and everyday names that say nothing about where a change is.
@@ -137,6 +147,7 @@ class Release:
         self.logs = [CHANGELOG.search(p) is not None for p in self.paths]
         self.advisories = advisory_lines(text)
         self.kept: list[Entry] | None = None
+        self.hit: list[Entry] = []
         if self.advisories:
             for section in self.sections:
                 for hunk in section.hunks:
@@ -164,15 +175,29 @@ class Release:
         """Pin the entries holding an advisory or hit by the question (once)."""
         if self.kept is None:
             found = [e for s, log in zip(self.sections, self.logs) if log for e in entries(s)]
-            self.kept = _kept(found, question, query, self.paths, self.advisories) if found else []
+            self.kept, self.hit = _kept(found, question, query, self.paths, self.advisories) if found else ([], [])
+
+    def words(self, query: Query) -> list[str]:
+        """The words of the entries the question hits hardest that it does not use: how
+        the changelog says what the question asks, so the code using them ranks up (call
+        after :meth:`keep`)."""
+        asked = set(query.words)
+        out: list[str] = []
+        for entry in self.hit:
+            for w in Query.parse(_blank_urls(entry.text)).words:
+                if w not in asked and w not in _GENERIC and len(w) > 2 and not w.isdigit() and w not in out:
+                    out.append(w)
+        return not_project(out, self.paths)[:_MAX_WORDS]
 
     def link(self, question: str, query: Query) -> None:
         """Score and flag the hunks the kept entries name (``Hunk.link``, ``Hunk.named``)."""
         self.keep(question, query)
-        named = [_names(e.text) for e in self.kept or []]
+        kept = self.kept or []
+        named = [_names(e.text) for e in kept]
+        lead = [e in self.hit or any(e.hunk.lines[i] in self.advisories for i in e.lines) for e in kept]
         code = [(p, h) for s, p, log in zip(self.sections, self.paths, self.logs) if not log for h in s.hunks]
         if any(named) and code:
-            _link(code, named)
+            _link(code, named, lead)
 
 
 def advisory_lines(text: str) -> set[str]:
@@ -193,33 +218,23 @@ def advisory_lines(text: str) -> set[str]:
     return out
 
 
-def _locate(texts: list[str], found: dict[str, list[int]]) -> dict[str, list[int]]:
-    """Which of ``texts`` each offset in ``found`` (per word, into the texts joined by one
-    separator character) falls in."""
-    starts: list[int] = []
-    at = 0
-    for t in texts:
-        starts.append(at)
-        at += len(t) + 1
-    return {w: [bisect_right(starts, off) - 1 for off in offsets] for w, offsets in found.items()}
-
-
-def _kept(found: list[Entry], question: str, query: Query, paths: list[str], advisories: set[str]) -> list[Entry]:
-    """Entries holding an advisory, then those the question hits, each pinned in its hunk.
+def _kept(found: list[Entry], question: str, query: Query, paths: list[str],
+          advisories: set[str]) -> tuple[list[Entry], list[Entry]]:
+    """Entries holding an advisory, then those the question hits, each pinned in its hunk;
+    and the entries the question hits hardest (most of its words; in order).
     A hit is a question phrase, two question words, or one word few entries hold. Words
     every changelog uses do not count, nor do words in most of the diff's paths (the
     project's name); a question about security also hits entries using its vocabulary."""
     texts = [e.text for e in found]
     joined = _blank_urls("\0".join(texts))  # links name the project, not the change
     words = [w for w in query.words if w not in _GENERIC and (not w.isdigit() or len(w) > 2)]
-    in_paths = _locate(paths, term_positions("\0".join(paths), words))
-    words = [w for w in words if len(set(in_paths[w])) * 3 <= len(paths)]
+    words = not_project(words, paths)
     asks_security = bool(_SECURITY_ASKED.intersection(query.words)) or ADVISORY.search(question) is not None
     signal = [w for w in _SECURITY if w not in words] if asks_security else []
     phrases = [p.lower() for p in (*query.phrases, *query.identifiers)]
-    exactly = _locate(texts, term_positions(joined, [*signal, *phrases]))
+    exactly = locate(texts, term_positions(joined, [*signal, *phrases]))
     hits: list[set[str]] = [set() for _ in found]
-    for found_at in (_locate(texts, inflected_positions(joined, words)), {w: exactly[w] for w in signal}):
+    for found_at in (locate(texts, inflected_positions(joined, words)), {w: exactly[w] for w in signal}):
         for word, where in found_at.items():
             for k in where:
                 hits[k].add(word)
@@ -231,18 +246,23 @@ def _kept(found: list[Entry], question: str, query: Query, paths: list[str], adv
     common = max(2.0, math.sqrt(len(found)))
     advisory: list[Entry] = []
     asked: list[Entry] = []
+    hit_entries: list[tuple[int, Entry]] = []
     for k, entry in enumerate(found):
         rare = [w for w in hits[k] if df[w] <= common or w in signal]
         some = [w for w in hits[k] if df[w] * 2 <= len(found)  # not a word most entries hold,
                 and not any(w != v and w in v for v in hits[k])]  # nor a piece of another hit
+        hit = bool(k in exact or rare or len(some) >= 2)
         if advisories and any(entry.hunk.lines[i] in advisories for i in entry.lines):
             advisory.append(entry)
-        elif k in exact or rare or len(some) >= 2:
+        elif hit:
             asked.append(entry)
         else:
             continue
+        if hit:
+            hit_entries.append((len(hits[k]) + (k in exact), entry))
         _pin_entry(entry, hits[k], advisories)
-    return advisory + asked
+    best = max((n for n, _ in hit_entries), default=0)
+    return advisory + asked, [e for n, e in hit_entries if n >= best]
 
 
 def _pin_entry(entry: Entry, words: set[str], advisories: set[str]) -> None:
@@ -307,18 +327,21 @@ def _names(text: str) -> list[str]:
     return out
 
 
-def _link(code: list[tuple[str, Hunk]], named: list[list[str]]) -> None:
+def _link(code: list[tuple[str, Hunk]], named: list[list[str]], lead: list[bool]) -> None:
     """``Hunk.link``: the IDF-weighted names of kept entries each hunk touches, in its path,
-    ``@@`` context or changed lines (at half weight where only its unchanged lines do). A
-    name touching more than a quarter of the hunks (and more than a few) links nothing.
-    Each entry's best-linked hunks (ties included; touched in their changes if any is)
-    are ``named``: a cut keeps them."""
+    ``@@`` context or changed lines (at half weight where only its unchanged lines do;
+    names only other entries hold count ``_W_SIDE``). A name touching more than a quarter
+    of the hunks (and more than a few) links nothing. Each ``lead`` entry's (one holding an
+    advisory, or hit hardest by the question) best-linked code hunks (not tests, docs or
+    version noise; ties included; touched in their changes if any is) are ``named``: a cut
+    keeps them."""
     names = list(dict.fromkeys(n for ns in named for n in ns))[:_MAX_NAMES]
+    main = {n for ns, is_lead in zip(named, lead) if is_lead for n in ns}
     strong = [f"{path}\n{h.header}\n" + "\n".join(h.changed) for path, h in code]
     weak = ["\n".join(line for line in h.lines if line[:1] == " ") for _, h in code]
     touched: dict[str, dict[int, float]] = {n: {} for n in names}
     for texts, weight in ((weak, _W_WEAK), (strong, 1.0)):
-        for name, where in _locate(texts, term_positions("\0".join(texts), names)).items():
+        for name, where in locate(texts, term_positions("\0".join(texts), names)).items():
             touched[name].update((k, weight) for k in where)
     n = len(code)
     score: dict[str, dict[int, float]] = {}
@@ -326,14 +349,21 @@ def _link(code: list[tuple[str, Hunk]], named: list[list[str]]) -> None:
         if seen and not (len(seen) > _FEW and len(seen) * _SHARE > n):
             idf = math.log(1 + n / len(seen))
             score[name] = {k: idf * w for k, w in seen.items()}
-    for by_hunk in score.values():
+    for name, by_hunk in score.items():
         for k, value in by_hunk.items():
-            code[k][1].link += value
-    for ns in named:
+            code[k][1].link += value if name in main else _W_SIDE * value
+    leads: dict[int, bool] = {}  # which hunks may be named (decided for the touched ones only)
+    for ns, is_lead in zip(named, lead):
+        if not is_lead:
+            continue
         best: dict[int, float] = {}
         for name in dict.fromkeys(ns):
             for k, value in score.get(name, {}).items():
-                best[k] = best.get(k, 0.0) + value
+                if leads.get(k) is None:
+                    path, hunk = code[k]
+                    leads[k] = is_code(path) and not is_noise(path, hunk)
+                if leads[k]:
+                    best[k] = best.get(k, 0.0) + value
         strongly = [k for k in best if any(touched[m].get(k) == 1.0 for m in ns if m in touched)]
         pool = strongly or list(best)
         if pool:

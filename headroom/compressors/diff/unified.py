@@ -12,21 +12,30 @@ otherwise:
 * a hunk whose (trimmed) body repeats an earlier hunk's prints
   ``[… same 9 lines as the hunk at -48 above]`` (nothing is lost: the lines are shown);
 * files whose changes repeat another file's exactly (a version bump or a copyright year
-  in 50 files) fold into one marker naming them, with a ref;
+  in 50 files) fold into one marker naming them, with a ref; so does a hunk whose changed
+  lines repeat another file's (the changelog copied into ``PKG-INFO``);
 * generated files (lock files, ``*.min.js``, source maps, ``dist/``) and files with very
   long changed lines (minified bundles) keep their header and get a one-line summary with
   a ref, unless the question names them; runs of pure renames do too;
-* when the diff is still over ``max_lines``, the hunks least relevant to the question are
-  dropped whole, one marker with a ref per dropped run;
+* when the diff is still over its budget (``max_lines``, more for a big diff), the hunks
+  least worth keeping are dropped whole (:mod:`~headroom.compressors.diff.rank`: version
+  noise first, then what the question touches least; the code before its tests), one
+  marker with a ref per dropped run; small files whose hunks all go fold, headers
+  included, into one marker naming them;
 * release diffs (:mod:`~headroom.compressors.diff.release`): a changed line naming a
   security advisory (CVE, GHSA, PYSEC, RUSTSEC, GO, OSV …) and every changelog entry that
   holds one or that the question's words hit are never shortened or cut, and the hunks
-  touching the names such an entry mentions rank first in a cut (the best ones stay).
+  touching the names such an entry mentions, or using the words of the entries the
+  question hits hardest, rank first in a cut (the best ones stay).
 
 Options (``config.option("diff", name, default)``):
 
 * ``context`` (1): unchanged lines kept on each side of a change.
-* ``max_lines`` (400): output lines above which whole hunks are dropped (times ``keep_scale``).
+* ``max_lines`` (380): output lines above which whole hunks are dropped (times
+  ``keep_scale``; ``index`` lines count, though they go: about what the cut kept before it
+  counted exactly).
+* ``grow_after`` (1500): a diff of more lines than this may keep ``max_lines`` times
+  √(lines / ``grow_after``): 537 lines of a 3,000-line diff, 981 of a 10,000-line one.
 * ``max_removed_run`` (12): runs of more removed lines than this (times ``keep_scale``; 0
   keeps them all) shrink to their first lines, their outline and the lines naming what the
   question asks, with ``[… 14 removed lines]`` in each gap. Removed code is the past; the
@@ -42,14 +51,17 @@ Options (``config.option("diff", name, default)``):
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
 from headroom.ccr.markers import count, marker, omit
 from headroom.compressors.base import Compressed, Omission
-from headroom.compressors.diff.cut import cut_hunks, shorten_added, shorten_removed
-from headroom.compressors.diff.parse import Doc, FileDiff, Hunk, parse
+from headroom.compressors.diff.cut import cut_hunks
+from headroom.compressors.diff.parse import INDEX_RE, Doc, FileDiff, Hunk, parse
+from headroom.compressors.diff.rank import is_doc, is_metadata
 from headroom.compressors.diff.release import Release
+from headroom.compressors.diff.shorten import shorten_added, shorten_removed
 from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query
 
@@ -65,14 +77,12 @@ _LOCK_FILES = frozenset({
     "mix.lock", "pubspec.lock", "packages.lock.json", "gradle.lockfile", "Podfile.lock", "Package.resolved",
 })
 _GENERATED = re.compile(r"(?:^|/)(?:dist|node_modules|__generated__)/|\.min\.(?:js|mjs|css)$|\.(?:js|css)\.map$")
-#: Documentation files (prose, where a long added run may shrink; added code stays whole).
-_DOC_FILE = re.compile(r"\.(?:md|markdown|mdx|rst|txt|adoc|asciidoc|org|textile)$|(?:^|/)(?:README|CHANGES|CHANGELOG"
-                       r"|HISTORY|NEWS|AUTHORS|CONTRIBUTORS|LICENSE|COPYING|NOTICE)$", re.IGNORECASE)
-_INDEX = re.compile(r"index [0-9a-f]{6,64}\.\.[0-9a-f]{6,64}(?: 100644)?")
 #: Pure renames in a row before they fold into one marker (fewer are shorter as they are).
 _MIN_RENAMES = 3
 #: Files named in a fold marker.
 _LIST_FILES = 8
+#: Changed characters a hunk needs before a copy of it elsewhere folds (a marker costs ~100).
+_MIN_MIRROR = 300
 
 
 def compress(text: str, question: str, config: Config) -> Compressed:
@@ -95,7 +105,7 @@ def compress(text: str, question: str, config: Config) -> Compressed:
         release.keep(question, query)
     for item in out_doc:
         if isinstance(item, FileDiff):
-            prose = _DOC_FILE.search(item.path) is not None
+            prose = is_doc(item.path)
             for hunk in item.hunks:
                 _trim(hunk, ctx)
                 if max_removed > 0:
@@ -103,21 +113,22 @@ def compress(text: str, question: str, config: Config) -> Compressed:
                 if max_added > 0 and prose:
                     shorten_added(hunk, max_added, query)
     _fold_same_hunks(out_doc)
+    _fold_mirrors(out_doc, config, omissions)
     strategy = "diff-trim"
-    limit = max(50, round(int(config.option(KIND, "max_lines", 400)) * config.keep_scale))
+    limit = _budget(len(text.split("\n")), config)
     if len(_lines(out_doc)) > limit:
         release.link(question, query)
-        out_doc = cut_hunks(out_doc, question, limit, config, omissions)
+        out_doc = cut_hunks(out_doc, question, limit, config, omissions, release.words(query))
         strategy = "diff-rank"
     shown = [h for item in out_doc if isinstance(item, FileDiff) for h in item.hunks]
     trimmed, removed = sum(h.trimmed for h in shown), sum(h.removed for h in shown)
     added = sum(h.added for h in shown)
     sections = [item for item in out_doc if isinstance(item, FileDiff)]
     # the index lines go when the top marker is paid for anyway, or when they outweigh it
-    indexes = sum(1 for s in sections for h in s.head if _INDEX.fullmatch(h))
+    indexes = sum(1 for s in sections for h in s.head if INDEX_RE.fullmatch(h))
     if indexes and (trimmed or removed or added or indexes >= 3):
         for section in sections:
-            section.head = [h for h in section.head if not _INDEX.fullmatch(h)]
+            section.head = [h for h in section.head if not INDEX_RE.fullmatch(h)]
     else:
         indexes = 0
     lines = _lines(out_doc)
@@ -130,6 +141,15 @@ def compress(text: str, question: str, config: Config) -> Compressed:
         lines.insert(0, mark)
         omissions.extend(om)
     return Compressed("\n".join(lines), strategy, omissions)
+
+
+def _budget(n: int, config: Config) -> int:
+    """Output lines a diff of ``n`` lines may keep before whole hunks go: ``max_lines``, and
+    for diffs longer than ``grow_after`` lines that times √(n / grow_after), so a big
+    release diff keeps more of itself, but less in proportion (times ``keep_scale``)."""
+    base = int(config.option(KIND, "max_lines", 380))
+    after = max(1, int(config.option(KIND, "grow_after", 1500)))
+    return max(50, round(base * max(1.0, math.sqrt(n / after)) * config.keep_scale))
 
 
 def _lines(doc: Doc) -> list[str]:
@@ -276,6 +296,33 @@ def _trim(hunk: Hunk, ctx: int) -> None:
 
 def _is_context(line: str) -> bool:
     return line[:1] == " " or line == ""
+
+
+def _fold_mirrors(doc: list[FileDiff | str], config: Config, omissions: list[Omission]) -> None:
+    """A hunk whose changed lines repeat another file's hunk (an sdist's ``PKG-INFO``
+    holding the new changelog entries and README) becomes a marker pointing at it, with a
+    ref; the copy kept is the first one outside generated metadata."""
+    groups: dict[tuple[str, ...], list[tuple[str, Hunk]]] = {}
+    for item in doc:
+        if isinstance(item, FileDiff):
+            for hunk in item.hunks:
+                changed = hunk.changed
+                if sum(len(x) for x in changed) >= _MIN_MIRROR:
+                    groups.setdefault(tuple(changed), []).append((item.path, hunk))
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        path, kept = next((m for m in members if not is_metadata(m[0])), members[0])
+        for other_path, hunk in members:
+            if hunk is kept:
+                continue
+            where = f"-{kept.old_start}" + ("" if other_path == path else f" of {path}")
+            mark, om = omit(f"the same {count(len(hunk.changed))} changed lines as the hunk at {where}",
+                            hunk.text(), KIND, config)
+            hunk.shown = [mark]
+            hunk.trimmed = hunk.removed = hunk.added = 0  # the top marker counts the cuts marked below
+            hunk.pinned.clear()  # what it pins stays in the copy kept
+            omissions.extend(om)
 
 
 def _fold_same_hunks(doc: list[FileDiff | str]) -> None:
