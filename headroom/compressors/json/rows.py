@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from headroom.compressors.json.stats import Profile, asked_count, asked_ends, superlatives
 from headroom.compressors.json.table import MISSING, minify
-from headroom.compressors.query import Query, bm25_counts, stem_counts, stemmed
+from headroom.compressors.query import Query, bm25_counts, compound_terms, stem_counts, stemmed
 
 __all__ = ["RowSet", "select_rows"]
 
@@ -59,7 +59,8 @@ _ERROR_WORDS = re.compile(
     r"\b(?:err|errors?|exception|fail(?:s|ed|ure|ing)?|fatal|panic|crash(?:ed)?|denied|refused|rejected|"
     r"timed?[ _-]?out|invalid|unavailable|abort(?:ed)?|critical|crit|alert|emerg|unhealthy|down|broken|"
     r"warn(?:ing)?|missing|not[ _-]found|forbidden|unauthori[sz]ed|conflict|cancel(?:l?ed)?)\b", re.I)
-_COMPOUND = re.compile(r"[A-Za-z0-9_]+(?:[-./@:][A-Za-z0-9_]+)+")
+#: A version series the question names: ``16.x``, ``2.*``.
+_SERIES = re.compile(r"(?<![\w.])(\d+)\.[xX*](?!\w)")
 _NESTED_ERROR = re.compile(
     r"(?i)error|exception|fail|fatal|panic|crash|denied|refused|timed? ?out|invalid|unavailable|abort|unhealthy|"
     r"backoff|oomkill|evicted|forbidden|unauthori[sz]ed")
@@ -117,9 +118,41 @@ def query_rows(texts: Sequence[str], query: Query, cap: int, tied: int = 0) -> l
 def _compounds(query: Query) -> list[str]:
     """Terms of the question worth matching verbatim: ``tar-stream``, ``10.0.0.12``,
     ``2017-11-03``, ``user@host``, and numbers of three digits or more."""
-    out = [m.group(0) for m in _COMPOUND.finditer(query.text)]
+    out = compound_terms(query.text)
     out.extend(w for w in query.words if len(w) >= 3 and any(c.isdigit() for c in w))
     return out
+
+
+def _flagged(rows: RowSet, query: Query, numeric: Sequence[Profile], asked: dict[int, tuple[int, int]]) -> list[int]:
+    """Rows holding the exceptional value of a category the question names ("flagged as
+    *security* releases", "which *landlocked* country"): every value but the column's
+    most common one. Narrowed to the series and terms the question names (``16.x``, an id)
+    where that sets some apart, and ordered by the numeric column its superlative asks
+    about (the largest first), else in row order."""
+    subset: set[int] = set()
+    for p in rows.profiles:
+        if not p.matched or p.numeric or p.counts is None or len(p.counts) < 2:
+            continue
+        mode = p.counts.most_common(1)[0][0]
+        subset.update(i for i, v in enumerate(p.values) if v is not MISSING and v != mode)
+    if not subset:
+        return []
+    series = [m.group(1) + "." for m in _SERIES.finditer(query.text)]
+    terms = [t.lower() for t in _compounds(query) if not _SERIES.fullmatch(t)]
+    if series or terms:
+        starts = tuple(c + s for s in series for c in '",[ ') + tuple(series)
+        narrowed = {i for i in subset if any(t in rows.texts[i].lower() for t in terms)
+                    or rows.texts[i].startswith(tuple(series)) or any(x in rows.texts[i] for x in starts)}
+        if narrowed:
+            subset = narrowed
+    order = sorted(subset)
+    for c, (top, bottom) in asked.items():
+        if top > 1 or bottom > 1:  # the end a superlative asks for
+            value = {i: v for v, i in numeric[c].numbers}
+            high = top > 1
+            order.sort(key=lambda i: (i not in value, -value.get(i, 0) if high else value.get(i, 0), i))
+            break
+    return order
 
 
 def _ranked(p: Profile, high: bool, k: int) -> list[int]:
@@ -283,6 +316,7 @@ def select_rows(rows: RowSet, query: Query, budget: int) -> list[int]:
     numeric = [p for p in rows.profiles if _varied(p)]
     asked = _asked(numeric, query, budget)
     others = [p for c, p in enumerate(numeric) if c not in asked and not p.date]
+    take(_flagged(rows, query, numeric, asked)[:max(3, budget // 2)])
     take([0, n - 1])
     take(_error_rows(rows, max(2, budget // 4)))
     take(_rank_by_rank([_ranked(numeric[c], high, k) for c, ends in asked.items()
