@@ -623,3 +623,11 @@ def test_an_xhtml_page_after_its_xml_declaration_and_a_style_block_is_html() -> 
             f"<head>\n<title>git-rebase(1)</title>\n<style type=\"text/css\">\n{css}\n</style>\n</head>\n"
             "<body>\n<p>Reapply commits on top of another base tip.</p>\n</body>\n</html>\n")
     assert detect(page).kind is Kind.HTML
+
+
+def test_a_licence_repeated_word_for_word_is_prose_not_a_command_log() -> None:
+    """Debian's copyright file for libdrm2 holds the same MIT licence several times over, each
+    line indented: repeats alone, with no value that varies and no failing tool, are no records."""
+    text = (Path(__file__).parent / "fixtures" / "prose" / "libdrm2_copyright.txt").read_text()
+    assert text.count("Permission is hereby granted") >= 3
+    assert detect(text).kind is Kind.TEXT

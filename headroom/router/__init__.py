@@ -54,6 +54,7 @@ def _classify(text: str, lines: Sequence[str], whole: bool, last: str) -> Detect
             return Detection(kind)
     head = [ln for ln in lines[:_HEAD_LINES] if ln.strip()]  # block state (fences, docstrings) needs order
     found = _code_or_prose(head or rows)
-    if (found.kind is Kind.TEXT or (found.kind is Kind.CODE and found.language == "other")) and is_output(rows):
+    prose, code = found.kind is Kind.TEXT, found.kind is Kind.CODE and found.language == "other"
+    if (prose or code) and is_output(rows, "prose" if prose else "code"):
         return Detection(Kind.LOGS)  # a command's line records: build, install and copy output
     return found
