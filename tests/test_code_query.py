@@ -1,15 +1,28 @@
-"""The question-matching helpers the code skeleton adds to ``query.py``, and ranking."""
+"""The question-matching helpers the code skeleton adds to ``query.py``, ranking, and what
+stays of the text a question quotes (real source files in ``fixtures/code_quotes``)."""
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections import Counter
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_code_samples import restore
 
+from headroom.ccr.markers import find_markers
+from headroom.compressors.base import Compressed
+from headroom.compressors.code import compress, syntax_errors
+from headroom.compressors.code.languages import grammar
+from headroom.compressors.code.quotes import find_quotes
 from headroom.compressors.code.relevance import Candidate, Hits, score, select
 from headroom.compressors.query import Query, bm25, bm25_counts, split_identifier, term_positions, tokenize
+from headroom.config import Config
+
+QUOTES = Path(__file__).parent / "fixtures" / "code_quotes"
 
 
 def test_term_positions_finds_words_and_identifier_pieces() -> None:
@@ -111,3 +124,175 @@ def test_a_close_second_strong_match_is_kept_past_the_budget() -> None:
     assert select(cands, specific, Hits.find(view, specific), 100, views, frozenset()) == {0, 1}
     vague = Query.parse("overview of the escape handling")
     assert len(select(cands, vague, Hits.find(view, vague), 100, views, frozenset())) == 1
+
+
+def _fixture(name: str) -> str:
+    with gzip.open(QUOTES / name, "rt", encoding="utf-8") as f:
+        return f.read()
+
+
+def _line_of(text: str, phrase: str) -> int:
+    """The index of the one line of ``text`` holding ``phrase``."""
+    rows = [i for i, line in enumerate(text.split("\n")) if phrase in line]
+    assert len(rows) == 1, (phrase, rows)
+    return rows[0]
+
+
+def _enclosing(lines: list[str], row: int) -> str:
+    """The nearest line above ``row`` indented less: the statement or block it is in."""
+    depth = len(lines[row]) - len(lines[row].lstrip())
+    return next(line for line in reversed(lines[:row]) if line.strip() and len(line) - len(line.lstrip()) < depth)
+
+
+def _kept_in_order(out: str, lines: list[str]) -> bool:
+    """Whether ``lines`` appear in ``out`` one after the other."""
+    return "\n".join(lines) in out
+
+
+def _valid(comp: Compressed, text: str, lang: str) -> None:
+    """The skeleton passed its own validity check, parses (again, from scratch) with no
+    more errors than the input, and every marker's ref gives back exactly its lines."""
+    assert comp.strategy == "code:skeleton"
+    gram = grammar(lang)
+    assert gram is not None
+    before = syntax_errors(gram.parser().parse(text.encode()))
+    assert syntax_errors(gram.parser().parse(comp.text.encode())) <= before
+    assert restore(comp) == text
+    assert all(m.ref for line in comp.text.split("\n") for m in find_markers(line))
+
+
+def test_a_quoted_docstring_sentence_keeps_the_whole_docstring() -> None:
+    """A sentence from the middle of a class docstring keeps all of it (without the
+    quote, the docstring is cut to its first line)."""
+    text = _fixture("redis_client.py.gz")
+    lines = text.split("\n")
+    top = _line_of(text, "class Pipeline(Redis):")
+    end = next(i for i in range(top + 2, len(lines)) if lines[i].strip() == '"""')
+    docstring = lines[top:end + 1]
+    sentence = "Any command raising an exception does *not* halt the execution of"
+    assert any(sentence in line for line in docstring[3:-3])  # from the middle
+    plain = compress(text, "Where is the pipeline's behaviour on errors documented?", Config())
+    assert not _kept_in_order(plain.text, docstring)
+    quoted = 'The docs say "Any command raising an exception does not halt the execution". Where is that?'
+    comp = compress(text, quoted, Config())
+    assert _kept_in_order(comp.text, docstring)
+    _valid(comp, text, "python")
+
+
+def test_a_quoted_doc_comment_sentence_keeps_the_whole_doc_comment() -> None:
+    """The same for a Rust doc comment on a type (wrapped over lines, quoted in one)."""
+    text = _fixture("semver_lib.rs.gz")
+    lines = text.split("\n")
+    decl = _line_of(text, "pub struct VersionReq {")
+    top = decl
+    while not lines[top - 1].startswith("pub struct"):  # up through attributes and the doc comment
+        top -= 1
+        if not lines[top - 1].strip():
+            break
+    doc = [line for line in lines[top:decl] if line.startswith("///")]
+    assert len(doc) > 10 and "Whitespace is permitted around commas and around operators." in "\n".join(doc)
+    question = 'The docs say "Whitespace is permitted around commas and around operators". Inside a version too?'
+    assert not _kept_in_order(compress(text, "Is whitespace allowed inside a version?", Config()).text, doc)
+    comp = compress(text, question, Config())
+    assert _kept_in_order(comp.text, doc)
+    _valid(comp, text, "rust")
+
+
+REDIS_ERRORS = ("Client caching is only supported with RESP version 3", "pubsub connection not set: ",
+                "Watched variable changed.", "Wrong number of response items from pipeline execution")
+
+
+def test_quoted_error_messages_keep_every_raising_statement() -> None:
+    """Four error messages from four functions (one of them a 300-line ``__init__``):
+    each raising statement stays whole with the condition it is under, while the rest of
+    a long body stays in markers."""
+    text = _fixture("redis_client.py.gz")
+    lines = text.split("\n")
+    question = ("Our app logs " + ", ".join(f'"{m.strip()}"' for m in REDIS_ERRORS)
+                + ". When does redis-py raise these?")
+    plain = compress(text, "When does redis-py raise these errors?", Config())
+    comp = compress(text, question, Config())
+    for message in REDIS_ERRORS:
+        rows = [i for i, line in enumerate(lines) if message in line]
+        assert rows
+        for row in rows:
+            start = row if "raise" in lines[row] else next(i for i in range(row, 0, -1) if "raise" in lines[i])
+            statement = lines[start:row + 1]
+            at = comp.text.find("\n".join(statement))
+            assert at >= 0 and comp.text.rfind(_enclosing(lines, start), 0, at) >= 0, message
+    assert sum(m in plain.text for m in REDIS_ERRORS) < len(REDIS_ERRORS)
+    init = _line_of(text, 'raise RedisError("Client caching is only supported with RESP version 3")')
+    assert "self.single_connection_lock = threading.RLock()" in lines[init + 2]
+    assert "self.single_connection_lock = threading.RLock()" not in comp.text  # the rest of __init__ is elided
+    _valid(comp, text, "python")
+
+
+def test_a_pasted_error_message_is_found_without_quotes() -> None:
+    """An error message as printed (values filled in, no quote marks) meets the f-string
+    that printed it; four words of it are enough, fewer are not."""
+    text = _fixture("anyio_sockets.py.gz")
+    lines = text.split("\n")
+    row = _line_of(text, 'raise ConnectionFailed(f"error connecting to {self.path!r}: {exc}") from exc')
+    other = _line_of(text, 'f"error connecting to {self.host}:{self.port}: {exc}"')
+    pasted = "Our client crashes with error connecting to db.local:5432: [Errno 111] Connection refused. Why?"
+    comp = compress(text, pasted, Config())
+    for r in (row, other):
+        assert lines[r] in comp.text and _enclosing(lines, r) in comp.text
+    view = text.encode().decode("latin-1")
+    for question, quoted in ((pasted, True), ("Our client crashes with error connecting. Why?", False)):
+        query = Query.parse(question)
+        assert bool(find_quotes(view, question, query, Hits.find(view, query).words)) is quoted, question
+    _valid(comp, text, "python")
+
+
+@pytest.mark.parametrize(("name", "lang", "question", "phrases"), [
+    ("pflag_flag.go.gz", "go",
+     'Running my tool prints: invalid argument "abc" for "--count" flag: strconv.ParseInt: parsing "abc": invalid '
+     'syntax. And sometimes "flag accessed but not defined: verbose". Why?',
+     ["invalid argument %q for %q flag: %v", "flag accessed but not defined: %s"]),
+    ("BufferedInputStream.java.gz", "java", 'Why do I get "Resetting to invalid mark" and "Buffer size <= 0"?',
+     ['throw new IOException("Resetting to invalid mark");',
+      'throw new IllegalArgumentException("Buffer size <= 0");']),
+    ("arborist_build_ideal_tree.js.gz", "javascript",
+     'npm install fails with "incomplete manifest for left-pad, missing version" and sometimes with '
+     '"global requires add, rm, or update option". Where does arborist decide that?',
+     ["incomplete manifest for ${name}, missing version", "global requires add, rm, or update option"]),
+])
+def test_quoted_messages_survive_in_every_language(name: str, lang: str, question: str, phrases: list[str]) -> None:
+    text = _fixture(name)
+    lines = text.split("\n")
+    comp = compress(text, question, Config())
+    for phrase in phrases:
+        row = _line_of(text, phrase)
+        assert lines[row] in comp.text and _enclosing(lines, row) in comp.text, phrase
+    _valid(comp, text, lang)
+
+
+def test_quoted_text_that_matches_nothing_costs_nothing() -> None:
+    text = _fixture("redis_client.py.gz")
+    asked = "When does the pipeline raise WatchError?"
+    plain = compress(text, asked, Config())
+    assert compress(text, asked + ' It said "zebra quantum marmalade overflow" once.', Config()).text == plain.text
+
+
+def test_find_quotes_matches_across_wrapping_literal_splits_and_placeholders() -> None:
+    """Whitespace, quote style and case do not matter; a message split into two literals,
+    a docstring sentence wrapped over lines and a placeholder for a printed value match."""
+    text = _fixture("redis_client.py.gz") + "\n" + _fixture("anyio_sockets.py.gz")
+    view = text.encode().decode("latin-1")
+    cases = {
+        "RuntimeError: \u201cpubsub connection not set: did you forget to call subscribe() or psubscribe()?\u201d":
+            '"pubsub connection not set: "\n                "did you forget to call subscribe() or psubscribe()?',
+        'the docs say "if the first attempt does not connected within 250 milliseconds"':
+            "If the first attempt does\n    not connected within 250 milliseconds",
+        "it failed: 'Could not create 3 listeners with a consistent port'":
+            "Could not create {len(sockaddrs)} listeners with a consistent port",
+    }
+    for question, expected in cases.items():
+        query = Query.parse(question)
+        found = [view[s:e] for s, e in find_quotes(view, question, query, Hits.find(view, query).words)]
+        core = expected.rstrip("()?.")  # a match ends at the last word
+        assert any(core in f or (f in expected and len(f) > 0.8 * len(expected)) for f in found), (question, found)
+    nothing = "Does it say 'the moon is made of cheese' anywhere?"
+    query = Query.parse(nothing)
+    assert find_quotes(view, nothing, query, Hits.find(view, query).words) == []

@@ -26,6 +26,8 @@ from headroom.compressors.base import Compressed, settle
 from headroom.compressors.code.bodies import body_spans
 from headroom.compressors.code.indented import indented_spans
 from headroom.compressors.code.languages import SPECS, Grammar, grammar, guess_language
+from headroom.compressors.code.partial import QuotePlan, plan
+from headroom.compressors.code.quotes import find_quotes
 from headroom.compressors.code.relevance import CALL_SCAN_BYTES, Candidate, Hits, calls_in, select
 from headroom.compressors.code.render import (
     BYTES_PER_TOKEN,
@@ -176,6 +178,18 @@ def _foreign(errors: int, source: Source) -> bool:
     return errors > max(MAX_ERRORS, len(source.raw) * MAX_ERROR_RATE)
 
 
+def _not_code(text: str, question: str, config: Config) -> Compressed:
+    """Text the parse shows is no code in this language: command output that prints code-like
+    lines (``import x`` sweeps, tracebacks) goes to the log compressor, anything else is folded."""
+    from headroom.router.output import is_output
+
+    if is_output([ln for ln in text.split("\n", 400)[:400] if ln.strip()], "none"):
+        from headroom.compressors.logs import compress as compress_log
+
+        return compress_log(text, question, config)
+    return Compressed(fold_lines(text), "code:fold")  # not this language after all
+
+
 def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> Compressed:
     text = source.text
     spans: list[tuple[int, int]] = []
@@ -184,7 +198,7 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
     if parsed is None:
         gram, parser, tree = _parse(source, gram, tried[-1] if tried else None)
         if tree.root_node.has_error and _foreign(syntax_errors(tree), source):
-            return Compressed(fold_lines(text), "code:fold")  # not this language after all
+            return _not_code(text, question, config)
         skel = analyze(gram, tree, source)
     else:
         parser, tree, skel, spans = parsed
@@ -195,7 +209,9 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
     budget = int(config.keep_scale * max(MIN_BUDGET, share * len(source.src) / BYTES_PER_TOKEN))
     views = (source.view, source.reversed_view)
     kept = select(cands, query, hits, budget, views, gram.spec.keywords) if query else set()
-    edits = _edits(source, skel, cands, kept, hits, gram)
+    quotes = find_quotes(source.view, question, query, hits.words) if query else []
+    quoted = plan(source, skel, cands, kept, quotes, budget, gram, tree, spans) if quotes else QuotePlan()
+    edits = _edits(source, skel, cands, kept | quoted.whole, hits, gram, quoted)
     if not edits:
         return Compressed(text, "code:unchanged")
     out, applied, omissions = render(source.lines, edits, config)
@@ -321,13 +337,17 @@ def _candidates(source: Source, skel: Skeleton, keywords: frozenset[str]) -> lis
 
 
 def _edits(source: Source, skel: Skeleton, cands: list[Candidate], kept: set[int], hits: Hits,
-           gram: Grammar) -> list[Edit]:
-    """Every omission worth its marker, sorted by row and non-overlapping."""
+           gram: Grammar, quoted: QuotePlan) -> list[Edit]:
+    """Every omission worth its marker, sorted by row and non-overlapping; what the
+    question quotes stays (``quoted``)."""
     spec = gram.spec
     defined = {c.name for c in cands if c.name}
     edits: list[Edit] = []
     for k, f in enumerate(skel.funcs):
         if k in kept:
+            continue
+        if k in quoted.partial:
+            edits.extend(quoted.partial[k])
             continue
         calls = [c for c in cands[k].calls if c != f.name]
         calls = [c for c in calls if c in defined]  # the ones the skeleton shows
@@ -337,10 +357,10 @@ def _edits(source: Source, skel: Skeleton, cands: list[Candidate], kept: set[int
     if skel.tables:
         row_weight = hits.row_weights(source.starts)
         for t in skel.tables:
-            edits.extend(e for e in table_edits(t, source, row_weight) if worth(e, source))
+            edits.extend(e for e in table_edits(t, source, row_weight, quoted.rows) if worth(e, source))
     kept_docs = {skel.funcs[k].doc_rows for k in kept if skel.funcs[k].doc_rows is not None}
     for b in skel.blocks:
-        if (b.start, b.last) not in kept_docs:
+        if (b.start, b.last) not in kept_docs and b.start not in quoted.blocks:
             e = block_edit(b)
             if worth(e, source):
                 edits.append(e)

@@ -47,10 +47,14 @@ class Spec:
     docs: str = ""
     #: Literal and declaration lists whose long runs of elements can be elided (tables).
     tables: tuple[str, ...] = ()
+    #: Nodes whose children are statements (blocks, switch cases): what a body kept in
+    #: part keeps or leaves out whole (:mod:`~headroom.compressors.code.partial`).
+    statements: frozenset[str] = frozenset()
 
 
 _JS_FUNCS = ("function_declaration", "function_expression", "generator_function_declaration",
              "generator_function", "arrow_function", "method_definition", "class_static_block")
+_JS_STATEMENTS = frozenset({"statement_block", "switch_body", "switch_case", "switch_default"})
 _JS_OWNERS = frozenset({"class_declaration", "class", "abstract_class_declaration", "interface_declaration",
                         "object", "internal_module", "module"})
 
@@ -61,25 +65,27 @@ SPECS: dict[str, Spec] = {
         frozenset("if elif while for return not and or in is lambda print assert del yield await with except "
                   "raise def class".split()), indented=True,
         docs="(class_definition body: (block . (expression_statement . (string) .) @d))",
-        tables=("list", "dictionary", "set", "tuple")),
+        tables=("list", "dictionary", "set", "tuple"), statements=frozenset({"block"})),
     "javascript": Spec(
         "javascript", "tree_sitter_javascript", "language", _JS_FUNCS, frozenset({"statement_block"}),
-        ("comment",), "//", _JS_OWNERS, tables=("array", "object")),
+        ("comment",), "//", _JS_OWNERS, tables=("array", "object"), statements=_JS_STATEMENTS),
     "typescript": Spec(
         "typescript", "tree_sitter_typescript", "language_typescript", _JS_FUNCS, frozenset({"statement_block"}),
-        ("comment",), "//", _JS_OWNERS, tables=("array", "object")),
+        ("comment",), "//", _JS_OWNERS, tables=("array", "object"), statements=_JS_STATEMENTS),
     "tsx": Spec(
         "tsx", "tree_sitter_typescript", "language_tsx", _JS_FUNCS, frozenset({"statement_block"}),
-        ("comment",), "//", _JS_OWNERS, tables=("array", "object")),
+        ("comment",), "//", _JS_OWNERS, tables=("array", "object"), statements=_JS_STATEMENTS),
     "go": Spec(
         "go", "tree_sitter_go", "language", ("function_declaration", "method_declaration", "func_literal"),
         frozenset({"block"}), ("comment",), "//", frozenset({"type_spec"}),
-        tables=("literal_value", "const_declaration", "var_spec_list")),
+        tables=("literal_value", "const_declaration", "var_spec_list"),
+        statements=frozenset({"block", "statement_list", "expression_case", "default_case", "type_case",
+                              "communication_case"})),
     "rust": Spec(
         "rust", "tree_sitter_rust", "language", ("function_item", "closure_expression", "macro_definition"),
         frozenset({"block"}),
         ("line_comment", "block_comment"), "//", frozenset({"impl_item", "trait_item", "mod_item"}),
-        tables=("array_expression", "enum_variant_list")),
+        tables=("array_expression", "enum_variant_list"), statements=frozenset({"block", "match_block"})),
     "java": Spec(
         "java", "tree_sitter_java", "language",
         ("method_declaration", "constructor_declaration", "compact_constructor_declaration", "lambda_expression",
@@ -87,7 +93,8 @@ SPECS: dict[str, Spec] = {
         frozenset({"block", "constructor_body"}), ("line_comment", "block_comment"), "//",
         frozenset({"class_declaration", "interface_declaration", "enum_declaration", "record_declaration",
                    "annotation_type_declaration", "object_creation_expression"}),
-        tables=("array_initializer", "enum_body")),
+        tables=("array_initializer", "enum_body"),
+        statements=frozenset({"block", "constructor_body", "switch_block", "switch_block_statement_group"})),
 }
 
 

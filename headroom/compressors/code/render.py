@@ -5,6 +5,7 @@ with a CCR ref whose stored original is exactly the replaced lines."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -66,11 +67,13 @@ def block_edit(b: Block) -> Edit:
     return Edit(b.first, b.last, b.head, b.tail)
 
 
-def table_edits(table: Table, source: Source, row_weight: Mapping[int, float]) -> list[Edit]:
-    """Edits eliding a table's entries except its first rows, its last entry and the
-    :data:`TABLE_MAX_HITS` entries that hold the question's terms most (by ``row_weight``)."""
+def table_edits(table: Table, source: Source, row_weight: Mapping[int, float],
+                keep_rows: AbstractSet[int] = frozenset()) -> list[Edit]:
+    """Edits eliding a table's entries except its first rows, its last entry, those
+    holding a row of ``keep_rows`` and the :data:`TABLE_MAX_HITS` entries that hold the
+    question's terms most (by ``row_weight``)."""
     units = table.units
-    keep = [False] * len(units)
+    keep = [any(r in keep_rows for r in range(a, b + 1)) for a, b in units] if keep_rows else [False] * len(units)
     shown = 0
     for i, (a, b) in enumerate(units):
         if shown >= TABLE_HEAD_LINES and i >= 2:
