@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["INFLECTIONS", "Query", "bm25", "bm25_counts", "bm25_terms", "compound_terms", "inflected_positions",
            "inflection_base", "split_identifier", "stem", "stem_counts", "stemmed", "term_positions", "tokenize",
@@ -256,6 +257,7 @@ def inflection_base(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=16384)
 def word_key(word: str) -> str:
     """One key for a word and its inflections, ``y``/``i`` included: ``denied``, ``denies``
     and ``deny`` -> ``deny``; ``upgraded``, ``upgrades`` -> ``upgrad`` (as ``upgrade``);

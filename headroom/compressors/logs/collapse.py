@@ -221,7 +221,8 @@ def _categorical_slots(tpl: Template, columns: Columns) -> list[int]:
 
 
 def _keep_traces(lines: list[str], mined: Mined, keep: bytearray, trace_max: int) -> None:
-    """Keep continuation lines (stack frames, ``Caused by``) under kept failure lines."""
+    """Keep continuation lines (stack frames, ``Caused by``) under kept failure lines; of
+    every other Python traceback, the line it follows and the exception it ends with."""
     n = len(lines)
     templates, of = mined.templates, mined.line_template
     indented = sum(1 for line in lines if line[:1].isspace())
@@ -229,7 +230,9 @@ def _keep_traces(lines: list[str], mined: Mined, keep: bytearray, trace_max: int
     i = 0
     while i < n:
         j = i + 1
-        while j < n and lines[j] and continues(lines[j]):
+        # a Python traceback's frames carry their source line, indented: any indented line goes on
+        within = _CONTINUATION.match if lines[j:j + 1] and lines[j].startswith("Traceback (") else continues
+        while j < n and lines[j] and within(lines[j]):
             j += 1
         if j - i > 1 and any(keep[k] for k in range(i, j)) and \
                 any(templates[of[k]].severity >= 1 for k in range(i, j)):
@@ -237,6 +240,8 @@ def _keep_traces(lines: list[str], mined: Mined, keep: bytearray, trace_max: int
                 keep[k] = 1
             if j - i > trace_max:
                 keep[j - 1] = 1  # the innermost frame / final exception line
+        elif j - i > 2 and lines[i + 1].startswith("Traceback ("):
+            keep[i] = keep[j - 1] = 1  # every Python traceback: what ran, and what it raised
         i = j
 
 

@@ -42,6 +42,8 @@ MAX_RARE = 3
 #: Values that name a category (a status, a method, a result, an exit code), not a host,
 #: a path or an id: a word, a short number, or either after ``key=``.
 _CATEGORY = re.compile(r"(?:[A-Za-z_][\w.-]*[=:])?(?:[A-Za-z][A-Za-z_-]{0,15}|-?\d{1,3})[,;:]?")
+#: Lines looked at first: a position with more than :data:`MAX_VALUES` values there is skipped.
+_PROBE = 64
 #: Positions past this token are not looked at (long free-text tails).
 MAX_POSITION = 48
 _SPOT = re.compile(r"(?:[A-Za-z_][\w.-]*[=:])?<\*>[,;:]?")
@@ -98,6 +100,11 @@ def _groups(tpl: Template, lines: list[str], spots: list[int], asked: Callable[[
             ) -> dict[tuple[int, str], tuple[list[int], str]]:
     """``(position, value) -> (lines, why)`` to move out of ``tpl``, each line under the
     first position where its value is failing, rare or asked about (``why``)."""
+    probe = [lines[i].split(None, spots[-1] + 1) for i in tpl.lines[:_PROBE]]
+    # ids, sizes, times: the first lines already show too many values (no split of every line)
+    spots = [p for p in spots if len({r[p] for r in probe if len(r) > p}) <= MAX_VALUES]
+    if not spots:
+        return {}
     last = spots[-1]
     rows = [lines[i].split(None, last + 1) for i in tpl.lines]
     rows_ok = [len(r) > last for r in rows]
