@@ -27,7 +27,7 @@ from conversations import reconstruct_lines
 from headroom.ccr.markers import find_markers
 from headroom.compressors.dates import Day, date_forms, question_dates
 from headroom.compressors.logs.collapse import compress
-from headroom.compressors.logs.templates import mine, severity_of
+from headroom.compressors.logs.templates import Columns, mine, severity_of
 from headroom.compressors.logs.values import split_values
 from headroom.compressors.query import word_key
 from headroom.config import Config
@@ -135,7 +135,7 @@ def _status(line: str) -> int | None:
 def test_failing_statuses_split_out_of_their_template(access: str) -> None:
     lines = access.split("\n")
     base = mine(access)
-    split = split_values(base, lines)
+    split = split_values(base, Columns(lines))
     assert len(split.templates) > len(base.templates)
     by_status: dict[int, set[int]] = {}
     for i, ln in enumerate(lines):

@@ -218,8 +218,9 @@ def _is_logs(rows: list[str]) -> bool:
 
 #: Share of the sampled lines an aligned table's header, rules and rows must make up.
 TABLE_SHARE = 0.7
-#: Rows whose cells are checked for a numeric column.
+#: Rows whose cells are checked for a numeric column and a stamp; rows the gaps are read from.
 _TABLE_PROBE = 40
+_TABLE_SAMPLE = 60
 
 
 def _stamp_at(row: str) -> int:
@@ -239,19 +240,21 @@ def _is_aligned(rows: list[str]) -> bool:
     columns are a log (syslog, logcat, klog) and left to :func:`_is_logs`."""
     if len(rows) < 3 or _unlikely(rows, _padded, 0.6):
         return False
-    table = find_table(rows)
+    table = find_table(rows, _TABLE_SAMPLE)
     if table is None or table.end - (table.start if table.header is None else table.header) < TABLE_SHARE * len(rows):
         return False
     if table.header is not None:
         return True
     body = rows[table.start:table.end]
-    probe = [cells(r, table.gaps) for r in body[:: max(1, len(body) // _TABLE_PROBE)]]
-    numeric = any(sum(1 for r in probe if isinstance(typed(r[c]), (int, float))) >= 0.8 * len(probe)
-                  for c in range(table.columns))
-    if table.columns < 3 or not numeric:
+    if table.columns < 3:
         return False
+    probed = body[:: max(1, len(body) // _TABLE_PROBE)]
     third = table.gaps[2].end if len(table.gaps) > 2 else 1 << 30
-    return sum(1 for r in body if _stamp_at(r) < third) < 0.5 * len(body)
+    if sum(1 for r in probed if _stamp_at(r) < third) >= 0.5 * len(probed):
+        return False
+    probe = [cells(r, table.gaps) for r in probed]
+    return any(sum(1 for r in probe if isinstance(typed(r[c]), (int, float))) >= 0.8 * len(probe)
+               for c in range(table.columns))
 
 
 _CHECKS: tuple[tuple[Kind, Callable[[list[str]], bool]], ...] = (

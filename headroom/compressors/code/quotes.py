@@ -148,7 +148,7 @@ class _Finder:
         differ: ``error connecting to {host}:{port}`` and ``error connecting to {path}``).
         Anchored on the rarest word, else (a placeholder may stand for it) the next ones."""
         anchors = self.anchors(tokens)
-        for rank in range(min(len(anchors), MAX_TRIED_ANCHORS)):
+        for rank in range(min(len(anchors) - 1, MAX_TRIED_ANCHORS)):  # two words must be there as they are
             windows = self.windows(tokens, anchors, rank)
             found = self._occurrences(tokens, limit, windows, run)
             if found or windows is None:
@@ -177,6 +177,21 @@ class _Finder:
                     break  # matched from an earlier word: no need to try later ones
         return found
 
+    def _near(self, anchors: Sequence[str], reach: int) -> bool:
+        """Whether two of ``anchors`` (words the file has, rarest first) occur within
+        ``reach`` characters of each other somewhere."""
+        for k, a in enumerate(anchors):
+            few = self.words[a]
+            if len(few) > MAX_ANCHORS:
+                return True  # too common to tell cheaply
+            for b in anchors[k + 1:]:
+                many = self.words[b]
+                for p in few:
+                    j = bisect_left(many, p - reach)
+                    if j < len(many) and many[j] <= p + reach:
+                        return True
+        return False
+
     def run(self, words: Sequence[str], i: int) -> int:
         """How many of ``words[i:]`` (at least :data:`MIN_RUN`, else 0) the file holds in
         a row, two of them not stop words, at least half of them as they are."""
@@ -187,8 +202,11 @@ class _Finder:
         if sum(1 for t in gram if t not in STOPWORDS and self.words.get(t)) < 2:
             return 0
         anchors = self.anchors(gram)
+        if not self._near(anchors, sum(map(len, gram)) + (MAX_GAP + 8) * MIN_RUN):
+            return 0  # its words are all in the file, but never close together
         best = 0
-        for rank in range(min(len(anchors), MAX_TRIED_ANCHORS)):  # a placeholder may stand for the rarest
+        # a placeholder may stand for the rarest; two words must be there as they are
+        for rank in range(min(len(anchors) - 1, MAX_TRIED_ANCHORS)):
             for lo, hi in self.windows(gram, anchors, rank) or ():
                 for q in self.starts(words[i], lo, hi):
                     matched, _, _, content = self.match(q, words, i)

@@ -81,8 +81,8 @@ def compress(text: str, question: str, config: Config) -> Compressed:
         return Compressed(text, "logs:unchanged")
     lines = text.split("\n")
     asked = Asked.parse(question)
-    mined = split_values(mine(text), lines, asked.names_value)
     columns = Columns(lines)
+    mined = split_values(mine(text), columns, asked.names_value)
     focus, singled = asked.focus(mined)
     keep = _select(text, lines, mined, columns, asked, focus, singled, config)
     out, omissions = render(lines, keep, Describer(lines, mined, columns, frozenset(focus)), config)
@@ -179,7 +179,7 @@ def _select(text: str, lines: list[str], mined: Mined, columns: Columns, asked: 
         else:
             for i in _diverse(tpl, lines, columns, samples[max(tpl.severity, 2 if tpl.id in asked_about else 0)]):
                 keep[i] = 1
-    _keep_traces(lines, mined, keep, int(_opt(config, "trace_max", 60)))
+    _keep_traces(lines, mined, keep, int(_opt(config, "trace_max", 60)), "Traceback (" in text)
     query = asked.query
     if query:
         for i in query_hits(lines, query, _scaled(config, "query_lines", 8), mined.line_template,
@@ -196,12 +196,14 @@ def _diverse(tpl: Template, lines: list[str], columns: Columns, quota: int) -> l
     slots = _categorical_slots(tpl, columns)
     if slots and len(chosen) < quota:
         seen: list[set[str]] = [set() for _ in slots]
+        split, width = columns.split, len(tpl.tokens)
         for i in sorted(chosen):
-            toks = lines[i].split()
-            for k, p in enumerate(slots):
-                seen[k].add(toks[p])
+            if len(toks := split[i]) == width:
+                for k, p in enumerate(slots):
+                    seen[k].add(toks[p])
         for i in tpl.lines:
-            toks = lines[i].split()
+            if len(toks := split[i]) != width:
+                continue
             new = False
             for k, p in enumerate(slots):
                 if toks[p] not in seen[k]:
@@ -220,9 +222,10 @@ def _categorical_slots(tpl: Template, columns: Columns) -> list[int]:
     return [p for p, c in columns(tpl) if 2 <= len(c) <= limit]
 
 
-def _keep_traces(lines: list[str], mined: Mined, keep: bytearray, trace_max: int) -> None:
+def _keep_traces(lines: list[str], mined: Mined, keep: bytearray, trace_max: int, python: bool) -> None:
     """Keep continuation lines (stack frames, ``Caused by``) under kept failure lines; of
-    every other Python traceback, the line it follows and the exception it ends with."""
+    every other Python traceback (``python``: the text has one), the line it follows and
+    the exception it ends with."""
     n = len(lines)
     templates, of = mined.templates, mined.line_template
     indented = sum(1 for line in lines if line[:1].isspace())
@@ -231,7 +234,7 @@ def _keep_traces(lines: list[str], mined: Mined, keep: bytearray, trace_max: int
     while i < n:
         j = i + 1
         # a Python traceback's frames carry their source line, indented: any indented line goes on
-        within = _CONTINUATION.match if lines[j:j + 1] and lines[j].startswith("Traceback (") else continues
+        within = _CONTINUATION.match if python and j < n and lines[j].startswith("Traceback (") else continues
         while j < n and lines[j] and within(lines[j]):
             j += 1
         if j - i > 1 and any(keep[k] for k in range(i, j)) and \
@@ -240,7 +243,7 @@ def _keep_traces(lines: list[str], mined: Mined, keep: bytearray, trace_max: int
                 keep[k] = 1
             if j - i > trace_max:
                 keep[j - 1] = 1  # the innermost frame / final exception line
-        elif j - i > 2 and lines[i + 1].startswith("Traceback ("):
+        elif python and j - i > 2 and lines[i + 1].startswith("Traceback ("):
             keep[i] = keep[j - 1] = 1  # every Python traceback: what ran, and what it raised
         i = j
 

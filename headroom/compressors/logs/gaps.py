@@ -9,6 +9,7 @@ retrieves exactly those lines. A run cheaper than its marker is kept as it is.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,14 +117,12 @@ class Describer:
         slots = {t: p for t in per if (p := self._slot(t)) is not None}
         if not slots:
             return None
-        local: dict[int, Counter[str]] = {t: Counter() for t in slots}
-        of = self.mined.line_template
-        for i in range(gap.start, gap.end):
-            p = slots.get(of[i], -1)
-            if p >= 0:
-                toks = self.lines[i].split()
-                if p < len(toks):
-                    local[of[i]][toks[p]] += 1
+        local: dict[int, Counter[str]] = {}
+        split, tpls = self.columns.split, self.mined.templates
+        for t, p in slots.items():  # the template's own lines in the gap, not every line of it
+            own = tpls[t].lines
+            inside = own[bisect_left(own, gap.start): bisect_left(own, gap.end)]
+            local[t] = Counter(toks[p] for toks in map(split.__getitem__, inside) if p < len(toks))
         for t, _ in per.most_common():
             values = local.get(t)
             if values is None or len(values) < 2:

@@ -239,10 +239,12 @@ def _merge_variable_heads(templates: list[Template]) -> tuple[list[Template], li
 
 class Columns:
     """Value counts of each variable token position of a template (aligned by whitespace),
-    computed once per template and shared by sampling and marker writing."""
+    computed once per template and shared by value splitting, sampling and marker writing;
+    ``split`` holds every line's tokens, split once."""
 
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
+        self.split = [line.split() for line in lines]
         self._cache: dict[int, list[tuple[int, Counter[str]]]] = {}
 
     def __call__(self, tpl: Template) -> list[tuple[int, Counter[str]]]:
@@ -255,8 +257,8 @@ class Columns:
         positions = [p for p, tok in enumerate(tpl.tokens) if WILD in tok]
         if not positions:
             return []
-        width, lines = len(tpl.tokens), self.lines
-        rows = [toks for toks in (lines[i].split() for i in tpl.lines) if len(toks) == width]
+        width, split = len(tpl.tokens), self.split
+        rows = [toks for toks in map(split.__getitem__, tpl.lines) if len(toks) == width]
         if not rows:
             return []
         columns = [[row[positions[0]] for row in rows]] if len(positions) == 1 else \

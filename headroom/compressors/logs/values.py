@@ -25,7 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-from headroom.compressors.logs.templates import Mined, Template, severity_of
+from headroom.compressors.logs.templates import Columns, Mined, Template, severity_of
 
 __all__ = ["MIN_SPLIT", "split_values"]
 
@@ -70,7 +70,7 @@ def _bare(value: str) -> str:
     return value.rpartition("=")[2].rstrip(",;:")
 
 
-def split_values(mined: Mined, lines: list[str], asked: Callable[[str], bool] | None = None) -> Mined:
+def split_values(mined: Mined, columns: Columns, asked: Callable[[str], bool] | None = None) -> Mined:
     """``mined`` with rare, failing and asked-about values of frequent templates split out
     (new templates are appended, so ids and first-seen order stay deterministic)."""
     templates = list(mined.templates)
@@ -81,7 +81,7 @@ def split_values(mined: Mined, lines: list[str], asked: Callable[[str], bool] | 
         spots = [p for p, tok in enumerate(tpl.tokens[:MAX_POSITION]) if _SPOT.fullmatch(tok)]
         if not spots:
             continue
-        groups = _groups(tpl, lines, spots, asked)
+        groups = _groups(tpl, columns.split, spots, asked)
         if not groups:
             continue
         moved = {i for members, _ in groups.values() for i in members}
@@ -96,17 +96,20 @@ def split_values(mined: Mined, lines: list[str], asked: Callable[[str], bool] | 
     return Mined(templates, line_template) if len(templates) > len(mined.templates) else mined
 
 
-def _groups(tpl: Template, lines: list[str], spots: list[int], asked: Callable[[str], bool] | None
+def _groups(tpl: Template, split: list[list[str]], spots: list[int], asked: Callable[[str], bool] | None
             ) -> dict[tuple[int, str], tuple[list[int], str]]:
     """``(position, value) -> (lines, why)`` to move out of ``tpl``, each line under the
-    first position where its value is failing, rare or asked about (``why``)."""
-    probe = [lines[i].split(None, spots[-1] + 1) for i in tpl.lines[:_PROBE]]
-    # ids, sizes, times: the first lines already show too many values (no split of every line)
-    spots = [p for p in spots if len({r[p] for r in probe if len(r) > p}) <= MAX_VALUES]
+    first position where its value is failing, rare or asked about (``why``); ``split``:
+    every line's tokens."""
+    probe = [split[i] for i in tpl.lines[:_PROBE]]
+    # ids, sizes, times, paths: the first lines already show too many values or one that
+    # names no category (no split of every line)
+    seen = [{r[p] for r in probe if len(r) > p} for p in spots]
+    spots = [p for p, vs in zip(spots, seen) if len(vs) <= MAX_VALUES and all(_CATEGORY.fullmatch(v) for v in vs)]
     if not spots:
         return {}
     last = spots[-1]
-    rows = [lines[i].split(None, last + 1) for i in tpl.lines]
+    rows = [split[i] for i in tpl.lines]
     rows_ok = [len(r) > last for r in rows]
     chosen: dict[int, dict[str, str]] = {}
     for p in spots:

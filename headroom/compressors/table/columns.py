@@ -199,15 +199,16 @@ def _is_header(lines: Sequence[str], i: int, found: Sequence[Gap], body: Sequenc
     return False
 
 
-def find_table(lines: Sequence[str]) -> Table | None:
+def find_table(lines: Sequence[str], sample: int = SAMPLE_ROWS) -> Table | None:
     """The aligned table that makes up most of ``lines`` (a block without blank lines), or
-    ``None``. Tabs count as spaces to the next multiple of 8, as a terminal shows them."""
+    ``None``; its gaps are those of ``sample`` lines spread over it. Tabs count as spaces
+    to the next multiple of 8, as a terminal shows them."""
     n = len(lines)
     if n < MIN_ROWS_HEADED + 1:
         return None
     lines = [ln.expandtabs() if "\t" in ln else ln for ln in lines]
     skip = min(MAX_PREAMBLE, n // 4)
-    found = tuple(gaps(_spread(lines[skip:], SAMPLE_ROWS)))
+    found = tuple(gaps(_spread(lines[skip:], sample)))
     if not found:
         return None
     start = skip
