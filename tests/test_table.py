@@ -22,7 +22,8 @@ from headroom.ccr.markers import MARKER_RE, find_markers
 from headroom.ccr.retrieve import retrieve
 from headroom.compressors.base import Compressed
 from headroom.compressors.json.delimited import compress_csv
-from headroom.compressors.json.stats import Measure, measure, typed
+from headroom.compressors.json import rows as rows_module
+from headroom.compressors.json.stats import Measure, Profile, measure, typed
 from headroom.compressors.table import compress
 from headroom.compressors.table.columns import find_table
 from headroom.config import Config
@@ -236,6 +237,42 @@ def test_every_row_of_a_rare_value_survives() -> None:
     rare = {p for p, c in perms.items() if c <= 0.01 * len(rows)}
     assert len(rare) >= 2
     assert {line for f, line in rows if f[0] in rare} <= set(out.text.split("\n"))
+
+
+def test_the_parent_a_kept_row_names_survives_too() -> None:
+    """``ps -eo pid,ppid,…`` among 120 sleeps, with two zombies (``Z``) of a parent that never
+    reaps them (``sh -c 'sleep 0 & sleep 0 & exec sleep 402'``: the sleep that replaced the
+    shell does not wait for its children): the zombies stay, and so does the row their
+    ``PPID`` names, which nothing else about it would keep."""
+    text, out = _cut("ps_eo_zombie.txt", "Are any processes defunct, and which parent fails to reap them?")
+    rows = rows_of(text, 1, 7)
+    by_pid = {f[0]: line for f, line in rows}
+    zombies = [(f, line) for f, line in rows if f[3] == "Z"]
+    assert len(zombies) == 2
+    kept = set(out.text.split("\n"))
+    assert {line for _, line in zombies} <= kept
+    parents = {by_pid[f[1]] for f, _ in zombies}
+    assert len(parents) == 1 and parents <= kept
+    assert len(kept) < 0.6 * len(rows)
+
+
+def test_a_size_column_sorted_in_row_order_keeps_its_top_rows() -> None:
+    """``du -ah | sort -h``: the largest entries are the last lines. A size column in row
+    order still ranks (an id or sequence number in row order would only keep its ends)."""
+    text = read("du_ah_git_sorted.tsv")
+    out = compress_csv(text, "Which three entries under /usr/share/doc/git take the most space?", CFG)
+    rows = [line for line in text.split("\n") if line.strip()]
+    assert set(rows[-3:]) <= set(out.text.split("\n"))
+    assert count_text(out.text) < 0.3 * count_text(text)
+
+
+def test_a_size_two_rows_share_takes_one_rank() -> None:
+    """A directory and its only child print one size: the third largest value still gets in."""
+    sizes = [5.0, 9.0, 508.0, 1.0, 431.0, 508.0, 402.0, 7.0]
+    p = Profile("size", [str(v) for v in sizes], len(sizes), [(v, i) for i, v in enumerate(sizes)], None, None,
+                False, "size")
+    assert rows_module._ranked(p, True, 3) == [2, 5, 4, 6]
+    assert rows_module._ranked(p, False, 2) == [3, 0]
 
 
 # --- markers, refs, idempotence ----------------------------------------------------------------

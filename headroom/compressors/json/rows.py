@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from headroom.compressors.json.parents import linked
 from headroom.compressors.json.stats import Profile, asked_count, asked_ends, superlatives
 from headroom.compressors.json.table import MISSING, minify
 from headroom.compressors.query import Query, bm25_counts, compound_terms, stem_counts, stemmed
@@ -156,12 +157,21 @@ def _flagged(rows: RowSet, query: Query, numeric: Sequence[Profile], asked: dict
 
 
 def _ranked(p: Profile, high: bool, k: int) -> list[int]:
-    """Rows of the ``k`` highest (lowest) values, the extreme first, ties in row order; one
-    row when more than ``k`` rows share the extreme value."""
-    ends = heapq.nsmallest(k + 1, p.numbers, key=(lambda x: (-x[0], x[1])) if high else None)
+    """Rows of the ``k`` highest (lowest) values, the extreme first, ties in row order: a
+    value two rows share takes one rank (``du`` prints a directory and its only child with
+    one size), up to ``2k`` rows; one row when more than ``k`` rows share the extreme value."""
+    ends = heapq.nsmallest(2 * k + 1, p.numbers, key=(lambda x: (-x[0], x[1])) if high else None)
     if len(ends) > k and ends[0][0] == ends[k][0]:
         return [ends[0][1]]
-    return [i for _, i in ends[:k]]
+    out: list[int] = []
+    distinct = 0
+    for j, (v, i) in enumerate(ends[:2 * k]):
+        if j == 0 or v != ends[j - 1][0]:
+            distinct += 1
+            if distinct > k:
+                break
+        out.append(i)
+    return out
 
 
 def _varied(p: Profile) -> bool:
@@ -323,10 +333,13 @@ def select_rows(rows: RowSet, query: Query, budget: int) -> list[int]:
                         for high, k in zip((True, False), ends)]))
     top = [_ranked(p, True, RANKS) for p in others]
     bottom = [_ranked(p, False, RANKS) for p in others]
-    unsorted = [c for c, p in enumerate(others) if not _in_row_order(p)]  # else ranks are the table's ends
+    # a column in row order (ids, sequence numbers) has its ranks at the table's ends; a
+    # measure sorted so (``du | sort -h``, ``ls -S``) still keeps them
+    unsorted = [c for c, p in enumerate(others) if p.unit is not None or not _in_row_order(p)]
     take(ranked[0] for ranked in top)  # maxima
     rare, rest = _rare_rows(rows, max(2, budget // 4))
     take(rare)
+    take(linked(rows.profiles, n, list(chosen), max(2, budget // 4)))  # the parent of a zombie
     take(ranked[0] for ranked in bottom)  # minima
     take(i for c, p in enumerate(numeric) if p.date and c not in asked for i in (*_ranked(p, True, 1),
                                                                                  *_ranked(p, False, 1)))
