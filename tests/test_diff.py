@@ -614,3 +614,49 @@ def test_a_changelog_copied_into_pkg_info_folds_to_one_marker() -> None:
 def test_release_noise_is_told_from_changes(name: str, path: str, needle: str, noise: bool) -> None:
     hunks = fact_hunks(release_diff(name), path, needle)
     assert [is_noise(path, h) for h in hunks] == [noise] * len(hunks)
+
+
+# --- tldextract 5.1.1 -> 5.1.2: CI, tox and a release script beside a small code change ---------------
+
+def _file_hunks(text: str, path: str) -> list[Hunk]:
+    return [h for s in sections(text) if s.path.removeprefix("b/") == path for h in s.hunks]
+
+
+def test_a_file_the_question_names_keeps_its_hunks_even_cosmetic_ones() -> None:
+    """Its docstrings were only reflowed (noise for any other question); asked about by name,
+    each hunk of the file is shown."""
+    text = release_diff("tldextract")
+    hunks = _file_hunks(text, "tldextract/cache.py")
+    assert len(hunks) == 3 and all(is_noise("tldextract/cache.py", h) for h in hunks[1:])
+    result = compress(text, "Which functions in tldextract/cache.py changed in 5.1.2?", CFG)
+    out = set(result.text.split("\n"))
+    assert all(shown_whole(h, out) for h in hunks)
+    other = compress(text, "Which functions changed in 5.1.2?", CFG)
+    assert not any(shown_whole(h, set(other.text.split("\n"))) for h in hunks[1:])
+    assert_refs_exact(result, text)
+
+
+def test_ci_and_tooling_files_count_less_unless_the_question_asks_about_them() -> None:
+    text = release_diff("tldextract")
+    ci = _file_hunks(text, ".github/workflows/ci.yml")
+    remote = [h for h in _file_hunks(text, "tldextract/remote.py") if any("inet_pton" in x for x in h.changed)]
+    assert ci and remote
+    code = compress(text, "How does tldextract 5.1.2 detect IPv4 and IPv6 addresses now that socket.inet_pton "
+                          "is gone?", CFG)
+    out = set(code.text.split("\n"))
+    assert any(shown_whole(h, out) for h in remote)
+    assert not any(shown_whole(h, out) for h in ci)
+    asked = compress(text, "Which Python versions does the CI workflow test in 5.1.2?", CFG)
+    assert '+            {python-version: "pypy3.9", toxenv: "pypy39"},' in asked.text.split("\n")
+
+
+def test_hunks_too_big_to_keep_go_first_and_what_fits_of_the_rest_stays() -> None:
+    """A release script and a snapshot file of hundreds of lines each must go under a 200-line
+    budget; passing over them first must not also drop the small hunks that still fit."""
+    text = release_diff("tldextract")
+    cfg = Config(options={"diff": {"max_lines": 200}})
+    limit = _budget(len(text.split("\n")), cfg)
+    result = compress(text, "What changed in 5.1.2?", cfg)
+    lines = result.text.split("\n")
+    assert 0.6 * limit <= len(lines) <= limit * 1.2
+    assert_refs_exact(result, text)

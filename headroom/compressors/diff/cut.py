@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from headroom.ccr.markers import count, omit
@@ -60,23 +60,38 @@ def cut_hunks(doc: list[FileDiff | str], question: str, limit: int, config: Conf
     # each file's last hunks, so every file keeps its first
     cost = [math.sqrt(max(1.0, len(h.body) / _LONG)) for h in hunks]
     order = sorted(range(len(spots)), key=lambda k: (not first[k], worth[k] / cost[k], -rank[k], -k))
+    late = _drop_order(order, hunks, excess, limit, lambda k: drops.add(*spots[k]))
+    if late:  # big hunks went last, after small ones that need not have gone: again, big ones first
+        drops = _Drops(doc)
+        _drop_order([*late, *(k for k in order if k not in late)], hunks, excess, limit,
+                    lambda k: drops.add(*spots[k]), frozenset(late))
+    return _render(doc, drops.dropped, config, omissions)
+
+
+def _drop_order(order: Sequence[int], hunks: Sequence[Hunk], excess: int, limit: int, drop: Callable[[int], int],
+                forced: frozenset[int] = frozenset()) -> list[int]:
+    """Drop hunks in ``order`` (``drop`` returns the lines it saves) until ``excess`` lines
+    are gone; a hunk far bigger than what is still to go is passed over, and dropped only
+    if the rest was not enough (unless ``forced``). Returns those big ones dropped last."""
     big: list[int] = []  # passed over: far more than what is still to go
     for k in order:
         if excess <= 0:
             break
         if hunks[k].pinned or hunks[k].named:  # an advisory, a kept changelog entry, or the code it names
             continue
-        if (len(hunks[k].body) - excess) * _SLACK > limit:  # it would cut far more than must go
+        if k not in forced and (len(hunks[k].body) - excess) * _SLACK > limit:  # far more than must go
             if excess * _SLACK <= limit:
                 break  # a few lines over is better than dropping a hunk many times their size
             big.append(k)
             continue
-        excess -= drops.add(*spots[k])
+        excess -= drop(k)
+    late: list[int] = []
     for k in big:  # still over by more than a few lines: the big ones go too, least worth first
         if excess * _SLACK <= limit:
             break
-        excess -= drops.add(*spots[k])
-    return _render(doc, drops.dropped, config, omissions)
+        excess -= drop(k)
+        late.append(k)
+    return late
 
 
 class _Runs:

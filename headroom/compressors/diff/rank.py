@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from headroom.compressors.diff.links import follow
 from headroom.compressors.diff.parse import FileDiff, Hunk
 from headroom.compressors.diff.terms import counts, not_project
-from headroom.compressors.query import Query, bm25_counts, inflection_base
+from headroom.compressors.query import Query, bm25_counts, compound_terms, inflection_base
 
-__all__ = ["is_code", "is_doc", "is_metadata", "is_noise", "is_test", "worth"]
+__all__ = ["is_code", "is_doc", "is_metadata", "is_noise", "is_test", "is_tooling", "worth"]
 
 #: Each further hunk of one file is worth this much less, down to the floor.
 _DECAY, _FLOOR = 0.8, 0.5
@@ -52,6 +52,10 @@ _B = 0.3
 _W_TEST_ASKED, _W_TEST, _W_NOISE = 0.5, 0.35, 0.1
 #: Documentation (the changelog already says what changed; the code says how).
 _W_DOC = 0.6
+#: Tooling (CI workflows, editor settings, issue templates), unless the question asks about it.
+_W_TOOLING = 0.25
+_TOOLING_WORDS = frozenset({"ci", "workflow", "workflows", "github", "actions", "pipeline", "pipelines", "lint",
+                            "linter", "linting", "tox", "nox", "editor", "ide", "template", "templates", "gitignore"})
 _TEST_WORDS = frozenset({"test", "tests", "tested", "testing", "testcase", "testcases", "spec", "specs"})
 _VERSION_WORDS = frozenset({"version", "versions", "bump", "bumped", "copyright", "license", "year", "release"})
 
@@ -61,6 +65,11 @@ _TEST_PATH = re.compile(r"(?:^|/)(?:tests?|testing|spec|specs|__tests__|testdata
 _DOC = re.compile(r"\.(?:md|markdown|mdx|rst|txt|adoc|asciidoc|org|textile)$|(?:^|/)(?:README|CHANGES|CHANGELOG"
                        r"|HISTORY|NEWS|AUTHORS|CONTRIBUTORS|LICENSE|COPYING|NOTICE)$", re.IGNORECASE)
 _METADATA = re.compile(r"(?:^|/)PKG-INFO$|\.(?:egg|dist)-info/")
+#: The project's tooling: CI, editor and repository settings, issue templates, linters.
+_TOOLING = re.compile(r"(?:^|/)(?:\.github|\.gitlab|\.circleci|\.idea|\.vscode|\.devcontainer)/"
+                      r"|(?:^|/)(?:\.gitlab-ci\.yml|\.travis\.yml|azure-pipelines\.yml|\.pre-commit-config\.yaml"
+                      r"|\.flake8|\.pylintrc|\.editorconfig|\.gitignore|\.gitattributes|\.python-version"
+                      r"|\.readthedocs\.ya?ml|tox\.ini|noxfile\.py|codecov\.ya?ml)$")
 _CODE = re.compile(r"\.(?:py|pyi|pyx|js|mjs|cjs|ts|tsx|jsx|rs|go|rb|java|kt|scala|c|h|cc|cpp|hpp|cs|php|swift|m|lua"
                    r"|ex|exs|erl|hs|ml|clj|dart|sh|pl)$")
 #: Version numbers and years, the parts of a line a release bumps.
@@ -83,6 +92,12 @@ def is_metadata(path: str) -> bool:
 def is_doc(path: str) -> bool:
     """A documentation file (prose: a long added run there may shrink; added code stays whole)."""
     return _DOC.search(path) is not None
+
+
+def is_tooling(path: str) -> bool:
+    """The project's tooling, not its code: CI workflows, editor and repository settings,
+    issue templates, linter configuration."""
+    return _TOOLING.search(path) is not None
 
 
 def is_test(path: str) -> bool:
@@ -146,15 +161,18 @@ def worth(doc: list[FileDiff | str], spots: list[tuple[int, int]], hunks: list[H
     around = _bm25(context, found[2 * n:3 * n], ranked, weights)
     path_scores = dict(zip(files, _bm25([paths[fi] for fi in files], found[3 * n:], ranked, weights)))
     tests = {fi for fi, path in paths.items() if is_test(path)}
-    role = {fi: (_W_TEST_ASKED if asks_tests else _W_TEST) if fi in tests else _W_DOC if is_doc(path) else 1.0
-            for fi, path in paths.items()}
+    tooling = _W_TOOLING if _TOOLING_WORDS.isdisjoint(query.words) else 1.0
+    role = {fi: (_W_TEST_ASKED if asks_tests else _W_TEST) if fi in tests else tooling if is_tooling(path)
+            else _W_DOC if is_doc(path) else 1.0 for fi, path in paths.items()}
+    named = _named_files(query.text, paths)
     sources = {fi for fi, path in paths.items() if fi not in tests and _CODE.search(path)}
     raw: list[float] = []
     code: list[bool] = []
     first: list[bool] = []
     for s, c, x, (fi, _), h in zip(scores, around, exact, spots, hunks):
+        x += fi in named  # a file the question names is as good as a phrase it quotes
         value = (s + _W_CONTEXT * c + _W_PATH * path_scores[fi] + _W_EXACT * x + _W_LINK * h.link) * role[fi]
-        noise = is_noise(paths[fi], h)
+        noise = fi not in named and is_noise(paths[fi], h)  # a file the question names holds no noise
         if noise and not asks_versions:
             value *= _W_NOISE
         first.append(noise and not asks_versions)
@@ -180,6 +198,14 @@ def worth(doc: list[FileDiff | str], spots: list[tuple[int, int]], hunks: list[H
             worth[k] *= max(_FLOOR, _DECAY ** r)
             rank[k] = r
     return worth, rank, first
+
+
+def _named_files(question: str, paths: dict[int, str]) -> set[int]:
+    """Files whose path ends with a file name the question writes (``idna/core.py``,
+    ``core.py``, ``src/lib.rs``): a name with an extension or a folder."""
+    names = [t for t in compound_terms(question) if "." in t.rpartition("/")[2] or "/" in t]
+    return {fi for fi, path in paths.items()
+            if any(path == t or path.endswith("/" + t.lstrip("/")) for t in names)} if names else set()
 
 
 def _bm25(texts: list[str], found: list[dict[str, int]], query: Query, weights: dict[str, float]) -> list[float]:
