@@ -21,8 +21,8 @@ from headroom import compress as compress_messages
 from headroom.ccr.markers import MARKER_RE, find_markers
 from headroom.ccr.retrieve import retrieve
 from headroom.compressors.base import Compressed
-from headroom.compressors.json.delimited import compress_csv
 from headroom.compressors.json import rows as rows_module
+from headroom.compressors.json.delimited import compress_csv
 from headroom.compressors.json.stats import Measure, Profile, measure, typed
 from headroom.compressors.table import compress
 from headroom.compressors.table.columns import find_table

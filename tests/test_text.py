@@ -348,3 +348,30 @@ def test_bench_text_savings() -> None:
             before += len(text)
             after += len(compress(text, case["question"], CFG).text)
     assert after < 0.65 * before
+
+
+def test_two_words_the_question_writes_side_by_side_find_the_sentence_that_does_too() -> None:
+    """tqdm's package description (its METADATA) says "print" and "time" all over; only one
+    docstring line says "print time". A three-part question names it among other things."""
+    from headroom.compressors.query import word_pairs
+    from headroom.compressors.text import select
+
+    text = (Path(__file__).parent / "fixtures" / "prose" / "tqdm_metadata.txt").read_text(encoding="utf-8")
+    question = ("How do we install tqdm, which Python versions does it support, and after a pause, "
+                "from which print time does the timer restart?")
+    assert "print time" in word_pairs(question)
+    sentence = "Restart tqdm timer from last print time."
+    assert text.count(sentence) == 1 and text.lower().count("print") > 10 and text.lower().count("time") > 10
+    comp = compress_markdown(text, question, Config())
+    assert sentence in comp.text
+    assert len(comp.text) < 0.5 * len(text)
+    with pytest.MonkeyPatch.context() as mp:  # the pair is what finds it
+        mp.setattr(select, "_pair_bonus", lambda *args: None)
+        assert sentence not in compress_markdown(text, question, Config()).text
+
+
+def test_word_pairs_stay_inside_a_clause() -> None:
+    from headroom.compressors.query import word_pairs
+
+    assert word_pairs("Which time zone? Data files, system data and the file object.") == [
+        "time zone", "data files", "system data", "file object"]

@@ -8,6 +8,7 @@ BM25 over the pieces a compressor chooses between (rows, lines, hunks, functions
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -17,7 +18,7 @@ from functools import lru_cache
 
 __all__ = ["INFLECTIONS", "Query", "bm25", "bm25_counts", "bm25_terms", "compound_terms", "inflected_positions",
            "inflection_base", "split_identifier", "stem", "stem_counts", "stemmed", "term_positions", "tokenize",
-           "word_key"]
+           "word_key", "word_pairs"]
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:[.:]\d+)*")
 _QUOTED = re.compile(r"""["'`“‘]([^"'`”’\n]{2,80})["'`”’]""")
@@ -35,12 +36,25 @@ anything something everything thing things happen happened happens does did use 
 
 
 _COMPOUND = re.compile(r"[A-Za-z0-9_]+(?:[-./@:+~][A-Za-z0-9_]+)+")
+_PAIR_WORD = re.compile(r"[a-z][a-z0-9]*")
 
 
 def compound_terms(text: str) -> list[str]:
     """Terms worth matching verbatim that tokenizing would split: ``tar-stream``,
     ``10.0.0.12``, ``2017-11-03``, ``user@host``, ``libc6:amd64``, ``1.2.3+deb12u1``."""
     return list(dict.fromkeys(m.group(0).rstrip(".:") for m in _COMPOUND.finditer(text)))
+
+
+def word_pairs(text: str) -> list[str]:
+    """Two content words the question writes side by side (``system data``, ``file
+    object``), as ``"a b"``: a piece that writes them so too says what the question means
+    more surely than one holding both apart."""
+    low = text.lower()
+    found = list(_PAIR_WORD.finditer(low))
+    out = [f"{a.group(0)} {b.group(0)}" for a, b in itertools.pairwise(found)
+           if low[a.end():b.start()].isspace() and all(len(w) >= 3 and w not in STOPWORDS
+                                                        for w in (a.group(0), b.group(0)))]
+    return list(dict.fromkeys(out))
 
 
 def split_identifier(word: str) -> list[str]:

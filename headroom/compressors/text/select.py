@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from headroom.ccr.markers import count, omit
 from headroom.compressors.base import Omission
-from headroom.compressors.query import Query, bm25_terms, inflected_positions
+from headroom.compressors.query import Query, bm25_terms, inflected_positions, word_pairs
 from headroom.compressors.text.blocks import CODE, HEADING, ITEM, PARA, TABLE, Block
 from headroom.compressors.text.changelog import VERSION_RE as _VERSION
 
@@ -103,6 +103,7 @@ def _priorities(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], que
                 rel[i] += EXACT_BONUS
                 if sure:
                     must.add(i)
+    _pair_bonus(text, pieces, query, rel)
     block_rel = [0.0] * len(blocks)
     for p, r in zip(pieces, rel):
         if r > block_rel[p.block]:
@@ -134,6 +135,26 @@ def _priorities(text: str, blocks: Sequence[Block], pieces: Sequence[Piece], que
             seen.add(key)
         out.append(prio)
     return out, terms_of
+
+
+def _pair_bonus(text: str, pieces: Sequence[Piece], query: Query, rel: list[float]) -> None:
+    """:data:`EXACT_BONUS` for the few pieces (as for a rare phrase) that write two words
+    side by side as the question does ("skip the *system data*" finds "ignore the system
+    data"); a pair most pieces have ("time zone" in a page about time zones) adds nothing."""
+    rare = max(RARE_HITS, int(RARE_SHARE * len(pieces)))
+    starts = [p.start for p in pieces]
+    for pair in word_pairs(query.text):
+        first, second = pair.split(" ")
+        found: set[int] = set()
+        for m in re.finditer(rf"\b{first}\s+{second}\b", text, re.IGNORECASE):
+            i = bisect_right(starts, m.start()) - 1
+            if i >= 0 and m.start() < pieces[i].end:
+                found.add(i)
+            if len(found) > rare:
+                break
+        if len(found) <= rare:
+            for i in found:
+                rel[i] += EXACT_BONUS
 
 
 def _bm25(text: str, pieces: Sequence[Piece], query: Query) -> list[dict[str, float]]:
