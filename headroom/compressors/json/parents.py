@@ -55,7 +55,8 @@ def linked(profiles: Sequence[Profile], n: int, kept: Iterable[int], cap: int) -
     out: dict[int, None] = {}
     for i in kept:
         for where, vals in links:
-            target = where.get(vals[i]) if vals[i] is not None else None
+            value = vals[i]
+            target = where.get(value) if value is not None else None
             if target is not None and target != i:
                 out.setdefault(target)
                 if len(out) >= cap:
