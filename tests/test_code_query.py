@@ -296,3 +296,35 @@ def test_find_quotes_matches_across_wrapping_literal_splits_and_placeholders() -
     nothing = "Does it say 'the moon is made of cheese' anywhere?"
     query = Query.parse(nothing)
     assert find_quotes(view, nothing, query, Hits.find(view, query).words) == []
+
+
+@pytest.mark.parametrize(("question", "bodies"), [
+    ("How does skip() decide how many bytes to skip when a mark is set? Also, when does available() report more "
+     "bytes than the buffer holds?",
+     ["long skipped = (avail < n) ? avail : n;", "return n > (Integer.MAX_VALUE - avail)"]),
+    ("What happens in read() when the buffer is empty and the request is larger than the buffer? And how does "
+     "reset() fail when the mark is invalid?",
+     ["int avail = count - pos;", 'throw new IOException("Resetting to invalid mark");']),
+])
+def test_a_question_in_two_parts_keeps_the_body_each_part_asks_about(question: str, bodies: list[str]) -> None:
+    """Each sentence that asks about the file gets a body budget of its own (up to three)."""
+    from headroom.compressors import code as code_module
+    from headroom.compressors.query import question_parts
+
+    text = _fixture("BufferedInputStream.java.gz")
+    assert question_parts(question) == 2
+    comp = compress(text, question, Config())
+    assert all(b in comp.text for b in bodies)
+    _valid(comp, text, "java")
+    with pytest.MonkeyPatch.context() as mp:  # one budget for the whole question keeps one of them
+        mp.setattr(code_module, "MAX_PARTS", 1)
+        assert not all(b in compress(text, question, Config()).text for b in bodies)
+
+
+def test_question_parts_count_sentences_that_ask_about_the_text() -> None:
+    from headroom.compressors.query import question_parts
+
+    asked = "Where does the router decide this? Also, why does a request get a redirect? Is that a bug?"
+    assert question_parts(asked) == 2  # "Is that a bug?" holds one content word
+    assert question_parts(asked, {"router", "decide", "request"}) == 1  # the file has no "redirect"
+    assert question_parts("") == 0

@@ -13,12 +13,29 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["INFLECTIONS", "Query", "bm25", "bm25_counts", "bm25_terms", "compound_terms", "inflected_positions",
-           "inflection_base", "split_identifier", "stem", "stem_counts", "stemmed", "term_positions", "tokenize",
-           "word_key", "word_pairs"]
+__all__ = [
+    "INFLECTIONS",
+    "Query",
+    "bm25",
+    "bm25_counts",
+    "bm25_terms",
+    "compound_terms",
+    "inflected_positions",
+    "inflection_base",
+    "question_parts",
+    "split_identifier",
+    "stem",
+    "stem_counts",
+    "stemmed",
+    "term_positions",
+    "tokenize",
+    "word_key",
+    "word_pairs",
+]
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:[.:]\d+)*")
 _QUOTED = re.compile(r"""["'`“‘]([^"'`”’\n]{2,80})["'`”’]""")
@@ -37,12 +54,23 @@ anything something everything thing things happen happened happens does did use 
 
 _COMPOUND = re.compile(r"[A-Za-z0-9_]+(?:[-./@:+~][A-Za-z0-9_]+)+")
 _PAIR_WORD = re.compile(r"[a-z][a-z0-9]*")
+_PART_END = re.compile(r"(?<=[?!.;])\s+(?=\S)")
 
 
 def compound_terms(text: str) -> list[str]:
     """Terms worth matching verbatim that tokenizing would split: ``tar-stream``,
     ``10.0.0.12``, ``2017-11-03``, ``user@host``, ``libc6:amd64``, ``1.2.3+deb12u1``."""
     return list(dict.fromkeys(m.group(0).rstrip(".:") for m in _COMPOUND.finditer(text)))
+
+
+def question_parts(text: str, known: AbstractSet[str] | None = None) -> int:
+    """How many things a question asks: its sentences (and ``; ``-separated clauses) that
+    hold two content words or more (of ``known`` words, when given: those the text at hand
+    has). "Where does the router decide this? Also, why does a request get a redirect?"
+    asks two."""
+    return sum(1 for part in _PART_END.split(text)
+               if sum(1 for w in _PAIR_WORD.findall(part.lower())
+                      if len(w) >= 3 and w not in STOPWORDS and (known is None or w in known)) >= 2)
 
 
 def word_pairs(text: str) -> list[str]:

@@ -41,7 +41,7 @@ from headroom.compressors.code.render import (
 from headroom.compressors.code.skeleton import WRAPPER_SHARE, Skeleton, analyze
 from headroom.compressors.code.source import Source
 from headroom.compressors.lossless import fold_lines
-from headroom.compressors.query import Query
+from headroom.compressors.query import Query, question_parts
 
 if TYPE_CHECKING:
     from headroom.config import Config
@@ -56,6 +56,8 @@ MIN_SAVING = 0.2
 BUDGET_SHARE = 0.04
 #: ... but at least this many estimated tokens.
 MIN_BUDGET = 400
+#: A question in several parts (sentences whose words the file has) gets that many budgets, up to this.
+MAX_PARTS = 3
 #: A parse with more syntax errors than this (or this many per line) means the file is
 #: not in that language (the router guessed wrong): it is folded like unknown code.
 MAX_ERRORS = 8
@@ -206,7 +208,8 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
     query = Query.parse(question)
     hits = Hits.find(source.view, query)
     share = config.option("code", "budget_share", BUDGET_SHARE)
-    budget = int(config.keep_scale * max(MIN_BUDGET, share * len(source.src) / BYTES_PER_TOKEN))
+    parts = min(MAX_PARTS, max(1, question_parts(question, {w for w, at in hits.words.items() if at})))
+    budget = int(config.keep_scale * parts * max(MIN_BUDGET, share * len(source.src) / BYTES_PER_TOKEN))
     views = (source.view, source.reversed_view)
     kept = select(cands, query, hits, budget, views, gram.spec.keywords) if query else set()
     quotes = find_quotes(source.view, question, query, hits.words) if query else []
