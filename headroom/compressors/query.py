@@ -259,13 +259,18 @@ def stemmed(query: Query) -> Query:
     return Query(query.text, tuple(dict.fromkeys(stem(w) for w in query.words)), query.phrases, query.identifiers)
 
 
+@lru_cache(maxsize=64)
+def _substring_probe(wanted: frozenset[str]) -> re.Pattern[str]:
+    """One regex finding any of ``wanted`` as a substring (one C scan, not one per word)."""
+    return re.compile("|".join(re.escape(w) for w in sorted(wanted, key=lambda w: (-len(w), w))))
+
+
 def stem_counts(text: str, wanted: frozenset[str], memo: dict[str, str]) -> dict[str, int]:
     """How often each stemmed word in ``wanted`` (``stemmed(query).words``) occurs in
     ``text``, for :func:`bm25_counts`. Text holding none of them as a substring (most
     lines) is not tokenized at all; ``memo`` caches stems across calls."""
-    low = text.lower()
     counts: dict[str, int] = {}
-    if not any(w in low for w in wanted):
+    if not wanted or _substring_probe(wanted).search(text.lower()) is None:
         return counts
     for t in tokenize(text):
         s = memo.get(t)
