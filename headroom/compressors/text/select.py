@@ -141,14 +141,24 @@ def _pair_bonus(text: str, pieces: Sequence[Piece], query: Query, rel: list[floa
     """:data:`EXACT_BONUS` for the few pieces (as for a rare phrase) that write two words
     side by side as the question does ("skip the *system data*" finds "ignore the system
     data"); a pair most pieces have ("time zone" in a page about time zones) adds nothing."""
+    pairs = word_pairs(query.text)
+    if not pairs:
+        return
+    low = text.lower()
+    if len(low) != len(text):  # a few characters lowercase to two: offsets would shift
+        return
     rare = max(RARE_HITS, int(RARE_SHARE * len(pieces)))
     starts = [p.start for p in pieces]
-    for pair in word_pairs(query.text):
+    for pair in pairs:
         first, second = pair.split(" ")
         found: set[int] = set()
-        for m in re.finditer(rf"\b{first}\s+{second}\b", text, re.IGNORECASE):
-            i = bisect_right(starts, m.start()) - 1
-            if i >= 0 and m.start() < pieces[i].end:
+        # starts with a literal, so the scan is C's; the word boundary before is checked here
+        for m in re.finditer(rf"{first}\s+{second}\b", low):
+            at = m.start()
+            if at and low[at - 1].isalnum():
+                continue
+            i = bisect_right(starts, at) - 1
+            if i >= 0 and at < pieces[i].end:
                 found.add(i)
             if len(found) > rare:
                 break
