@@ -4,8 +4,8 @@ A table may carry its own links: ``ps -o pid,ppid`` prints each process's parent
 list a ``parent_id``, a tree of records a ``parentId``. The row a zombie's ``PPID`` names
 is the process failing to reap it, so a row kept for what it says brings the row it
 points at along. A link is a column named after a key column (``PPID`` after ``PID``,
-``parent_id`` after ``id``) whose values, which repeat, are nearly all values of that key;
-a key column holds a different value in every row.
+``parent_id`` after ``id``: the key's name ends or starts it) whose values, which repeat,
+are nearly all values of that key; a key column holds a different value in every row.
 """
 
 from __future__ import annotations
@@ -28,21 +28,33 @@ def _scalar(value: object) -> str | None:
 
 
 def _links(profiles: Sequence[Profile], n: int) -> list[tuple[dict[str, int], list[str | None]]]:
-    """(key value -> row, each row's link value) for every link column."""
+    """(key value -> row, each row's link value) for every link column. Names are paired
+    first (``ppid`` ends with ``pid``, ``parent_id`` with ``id``), so a table without such a
+    pair costs no pass over its values."""
+    names = [p.name.lower() for p in profiles]
+    pairs = [(k, j) for k, key in enumerate(names) if key and profiles[k].present == n
+             for j, name in enumerate(names) if j != k and len(name) > len(key)
+             and (name.endswith(key) or name.startswith(key))]
     found: list[tuple[dict[str, int], list[str | None]]] = []
-    columns = [(p.name.lower(), [_scalar(v) for v in p.values]) for p in profiles]
-    keys = [(name, vals) for name, vals in columns
-            if name and None not in vals and len(set(vals)) == n]
-    for key_name, key_vals in keys:
+    values: dict[int, list[str | None]] = {}
+
+    def column(c: int) -> list[str | None]:
+        if c not in values:
+            values[c] = [_scalar(v) for v in profiles[c].values]
+        return values[c]
+
+    for k, j in pairs:
+        key_vals = column(k)
+        if None in key_vals or len(set(key_vals)) != n:
+            continue  # a key holds a different value in every row
         where = {v: i for i, v in enumerate(key_vals) if v is not None}
-        for name, vals in columns:
-            if name == key_name or key_name not in name:
-                continue
-            present = [v for v in vals if v is not None]
-            if len(set(present)) >= len(present) or len(set(present)) < 2:
-                continue  # a link repeats (a parent has several children) and varies
-            if sum(1 for v in present if v in where) >= MIN_LINKED * len(present):
-                found.append((where, vals))
+        vals = column(j)
+        present = [v for v in vals if v is not None]
+        distinct = len(set(present))
+        if distinct >= len(present) or distinct < 2:
+            continue  # a link repeats (a parent has several children) and varies
+        if sum(1 for v in present if v in where) >= MIN_LINKED * len(present):
+            found.append((where, vals))
     return found
 
 
