@@ -18,6 +18,7 @@ imports every submodule of ``litellm.integrations`` and prints each failure's tr
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from pathlib import Path
 
@@ -204,3 +205,27 @@ def test_an_import_sweep_that_reads_like_python_keeps_each_failing_module_and_it
     kept = _kept_lines(comp.text)
     assert [ln for ln in failed + errors if ln not in kept] == []
     assert len(comp.text) < 0.5 * len(text)
+
+
+def test_a_whole_template_scattered_among_others_pays_for_the_gaps_it_shows() -> None:
+    """The dpkg log of the shipped agent session: the question's "installed" names the
+    ``install`` template (126 of 1,500 lines, each between two ``status`` lines), which no
+    day or value narrows. Keeping it whole would show the short gaps between its lines too
+    (cheaper than their markers), four times its share; it takes what its share pays for,
+    and the marker lists the rest. The asked ``upgrade`` lines all stay."""
+    session = json.loads((Path(__file__).parent / "fixtures" / "agent_session.json").read_text(encoding="utf-8"))
+    messages = session["messages"]
+    text = next(b["content"] for b in messages[4]["content"] if b.get("type") == "tool_result") \
+        if isinstance(messages[4]["content"], list) else messages[4]["content"]
+    question = next(m["content"] for m in messages[:4] if m["role"] == "user")
+    assert isinstance(text, str) and isinstance(question, str) and "installed" in question
+    lines = text.split("\n")
+    installs = [ln for ln in lines if " install " in ln]
+    upgrades = [ln for ln in lines if " upgrade " in ln]
+    assert len(installs) > 100 and upgrades
+    comp = compress(text, question, CFG)
+    kept = _kept_lines(comp.text)
+    assert set(upgrades) <= kept
+    assert 0 < sum(ln in kept for ln in installs) < len(installs)
+    assert len(comp.text) < 0.15 * len(text)
+    assert reconstruct_lines(comp) == text

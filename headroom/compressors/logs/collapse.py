@@ -72,6 +72,10 @@ WHOLE_MIN = 3000
 SPLIT_SCALE = 2.0
 #: A failure template with at most this many lines is kept whole (when the share allows).
 FEW_FAILURES = 12
+#: A gap of fewer characters than this (and lines) between kept lines costs less than its
+#: marker and is shown, so keeping a line beyond it pays for it (see ``min_gain`` in
+#: :func:`~headroom.compressors.logs.gaps.render`).
+SHOWN_GAP, NEAR_LINES = 300, 8
 
 
 def compress(text: str, question: str, config: Config) -> Compressed:
@@ -110,23 +114,37 @@ def _keep_whole(text: str, lines: list[str], mined: Mined, asked: Asked, focus: 
     share = max(float(_opt(config, "whole_min", WHOLE_MIN)),
                 float(_opt(config, "whole_share", WHOLE_SHARE)) * len(text)) * config.keep_scale
     named = [*focus, *(t.id for t in mined.templates if t.split == "asked" and t.id not in focus)]
-    asked_lines = [i for tid in named for i in _fresh(mined.templates[tid], asked.narrowed(
-        mined.templates[tid], lines) or mined.templates[tid].lines, lines)]
-    _take(asked_lines, lines, keep, share)
+    picks = []
+    for tid in named:
+        rows = asked.narrowed(mined.templates[tid], lines)
+        picks.append((rows is None, _fresh(mined.templates[tid], rows or mined.templates[tid].lines, lines)))
+    for whole, rows in sorted(picks, key=lambda p: p[0]):  # narrowed to what the question names first
+        share = _take(rows, lines, keep, share, gaps=whole)
     wanted = [t for t in mined.templates if t.count > rare_max and t.id not in named and (
         t.split in ("rare", "failing") or (t.severity >= 2 and t.count <= FEW_FAILURES))]
     wanted.sort(key=lambda t: (-t.severity, t.count, t.id))
     _take([i for t in wanted for i in t.lines], lines, keep, SPLIT_SCALE * share)
 
 
-def _take(rows: list[int], lines: list[str], keep: bytearray, share: float) -> None:
-    """Keep ``rows`` in the order given while their characters fit ``share``."""
+def _take(rows: list[int], lines: list[str], keep: bytearray, share: float, gaps: bool = False) -> float:
+    """Keep ``rows`` in the order given while their characters fit ``share``; what is left
+    of it. With ``gaps``, a row a few lines after a kept one pays for the lines between
+    too: a gap that short is cheaper than its marker and is shown, so a whole template
+    scattered among others (not narrowed to a day or value) costs what it shows."""
     for i in rows:
-        if not keep[i]:
-            share -= len(lines[i]) + 1
-            if share < 0:
-                return
-            keep[i] = 1
+        if keep[i]:
+            continue
+        cost, j, between = len(lines[i]) + 1, i - 1, 0
+        while gaps and j >= 0 and not keep[j] and i - j <= NEAR_LINES:
+            between += len(lines[j]) + 1
+            j -= 1
+        if gaps and j >= 0 and keep[j] and between < SHOWN_GAP:
+            cost += between
+        if share < cost:
+            return share
+        share -= cost
+        keep[i] = 1
+    return share
 
 
 def _fresh(tpl: Template, rows: Sequence[int], lines: list[str]) -> list[int]:
