@@ -328,3 +328,21 @@ def test_question_parts_count_sentences_that_ask_about_the_text() -> None:
     assert question_parts(asked) == 2  # "Is that a bug?" holds one content word
     assert question_parts(asked, {"router", "decide", "request"}) == 1  # the file has no "redirect"
     assert question_parts("") == 0
+
+
+def test_a_wrapper_that_only_delegates_brings_the_function_it_calls() -> None:
+    """redis-py's ``Redis.execute_command`` is one line, ``return self._execute_command(...)``:
+    kept alone it shows nothing of how a command runs, so its callee comes along."""
+    from headroom.compressors.code import relevance
+
+    text = _fixture("redis_client.py.gz")
+    wrapper = "        return self._execute_command(*args, **options)"
+    body = "            result = conn.retry.call_with_retry("
+    assert text.count(wrapper) == 1 and body in text
+    question = "What does Redis.execute_command() do when the connection fails mid-command?"
+    comp = compress(text, question, Config())
+    assert wrapper in comp.text and body in comp.text
+    _valid(comp, text, "python")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(relevance, "_delegates", lambda *args: set())
+        assert body not in compress(text, question, Config()).text

@@ -334,7 +334,7 @@ def _candidates(source: Source, skel: Skeleton, keywords: frozenset[str]) -> lis
         lo, hi = starts[f.first], starts[f.last + 1]
         calls = calls_in(source.reversed_view, lo, min(hi, lo + CALL_SCAN_BYTES), keywords)
         size = hi - lo if f.doc_rows is None else hi - lo + source.size(*f.doc_rows)  # a kept body keeps its doc
-        out.append(Candidate(f.name, f.owner, start, end, int(size / BYTES_PER_TOKEN), calls))
+        out.append(Candidate(f.name, f.owner, start, end, int(size / BYTES_PER_TOKEN), calls, hi - lo))
         prev_end = end
     return out
 

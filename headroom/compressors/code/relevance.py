@@ -38,6 +38,11 @@ MAX_TOP = 3
 CLOSE_SECOND = 0.85
 STRONG_MATCH = 8.0
 
+#: A kept function whose body is this short and calls one function of the file only
+#: delegates to it (``replace`` -> ``replacen``, an overload): the callee comes along, even
+#: past the budget, when it costs no more than the budget itself.
+DELEGATE_BYTES = 160
+
 #: ``name(`` read backwards: ``(`` then the identifier reversed (``\\b(\\w+)\\(`` forwards).
 _CALL_REVERSED = re.compile(r"\(([A-Za-z0-9_]*[A-Za-z_])")
 #: Markers name what a body calls first; scanning a prefix bounds the cost of long bodies.
@@ -56,6 +61,8 @@ class Candidate:
     cost: int
     #: Called names in the first :data:`CALL_SCAN_BYTES` of the body, in order.
     calls: tuple[str, ...]
+    #: Bytes of the body alone (no doc comment); 0 when not known.
+    body: int = 0
 
 
 def calls_in(rview: str, start: int, end: int, keywords: frozenset[str]) -> tuple[str, ...]:
@@ -182,7 +189,22 @@ def select(cands: Sequence[Candidate], query: Query, hits: Hits, budget: int, vi
         if spent + cands[j].cost <= budget:
             chosen.add(j)
             spent += cands[j].cost
+    chosen.update(_delegates(cands, kept, chosen, budget))
     return chosen
+
+
+def _delegates(cands: Sequence[Candidate], kept: Sequence[int], chosen: set[int], budget: int) -> set[int]:
+    """The functions that kept one-call wrappers delegate to (see :data:`DELEGATE_BYTES`)."""
+    out: set[int] = set()
+    for k in kept:
+        c = cands[k]
+        if not 0 < c.body <= DELEGATE_BYTES or len(set(c.calls)) != 1:
+            continue
+        targets = [j for j, d in enumerate(cands) if d.name == c.calls[0] and j != k]
+        if len(targets) > 1:
+            targets = [j for j in targets if cands[j].owner == c.owner]
+        out.update(j for j in targets[:1] if j not in chosen and cands[j].cost <= budget)
+    return out
 
 
 def _neighbours(cands: Sequence[Candidate], kept: Sequence[int], views: tuple[str, str],
