@@ -229,3 +229,18 @@ def test_a_whole_template_scattered_among_others_pays_for_the_gaps_it_shows() ->
     assert 0 < sum(ln in kept for ln in installs) < len(installs)
     assert len(comp.text) < 0.15 * len(text)
     assert reconstruct_lines(comp) == text
+
+
+def test_a_key_value_listing_keeps_the_keys_the_question_names() -> None:
+    """``sysctl -a``: 1,300 ``key = value`` lines fall into a few ``<*> = <*>`` templates, so
+    a template says nothing of which lines are alike; the lines the question names (by a
+    key, or by a word of a key) are not capped at two per template."""
+    text = _read("output/sysctl_a.out.gz")
+    lines = text.split("\n")
+    question = "What are net.ipv4.tcp_keepalive_time and vm.swappiness set to, and is IP forwarding enabled?"
+    comp = compress(text, question, CFG)
+    kept = _kept_lines(comp.text)
+    for key in ("net.ipv4.tcp_keepalive_time = ", "vm.swappiness = ", "net.ipv4.conf.all.forwarding = "):
+        assert next(ln for ln in lines if ln.startswith(key)) in kept, key
+    assert len(comp.text) < 0.2 * len(text)
+    assert reconstruct_lines(comp) == text

@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import has_marker
@@ -200,7 +200,7 @@ def _select(text: str, lines: list[str], mined: Mined, columns: Columns, asked: 
     _keep_traces(lines, mined, keep, int(_opt(config, "trace_max", 60)), "Traceback (" in text)
     query = asked.query
     if query:
-        for i in query_hits(lines, query, _scaled(config, "query_lines", 8), mined.line_template,
+        for i in query_hits(lines, query, _scaled(config, "query_lines", 8), _shape(mined, columns),
                             int(_opt(config, "query_per_template", 2))):
             keep[i] = 1
     return keep
@@ -266,7 +266,22 @@ def _keep_traces(lines: list[str], mined: Mined, keep: bytearray, trace_max: int
         i = j
 
 
-def query_hits(lines: list[str], query: Query, limit: int, shape_of: Sequence[int] | None = None,
+def _shape(mined: Mined, columns: Columns) -> Callable[[int], object]:
+    """A line's shape for :func:`query_hits`: its template, and when the template's first
+    content token varies (``<*> = <*>`` of ``sysctl -a``, one key per line), that token too:
+    such a template says nothing of which lines are alike."""
+    templates, of, split = mined.templates, mined.line_template, columns.split
+
+    def shape(i: int) -> object:
+        tpl = templates[of[i]]
+        h = tpl.head
+        if h < len(tpl.tokens) and WILD in tpl.tokens[h] and h < len(split[i]):
+            return tpl.id, split[i][h]
+        return tpl.id
+    return shape
+
+
+def query_hits(lines: list[str], query: Query, limit: int, shape_of: Callable[[int], object] | None = None,
                per_shape: int = 2) -> list[int]:
     """Lines that best match ``query``: up to ``limit`` by BM25 and up to ``3 * limit`` that
     contain a value the question names verbatim (an id, a quoted phrase); at most
@@ -308,7 +323,7 @@ def query_hits(lines: list[str], query: Query, limit: int, shape_of: Sequence[in
     exact = [sum(p in lines[i] for p in phrases) for i in candidates]
     ranked = sorted(range(len(candidates)), key=lambda k: (-exact[k], -scores[k], candidates[k]))
     out: list[int] = []
-    per: Counter[tuple[bool, int]] = Counter()
+    per: Counter[tuple[bool, object]] = Counter()
     taken = Counter[bool]()
     for k in ranked:
         named = exact[k] > 0  # the question names a value on this line: room for more of them
@@ -318,7 +333,7 @@ def query_hits(lines: list[str], query: Query, limit: int, shape_of: Sequence[in
             continue
         i = candidates[k]
         if shape_of is not None:
-            key = (named, shape_of[i])
+            key = (named, shape_of(i))
             if per[key] >= (2 * per_shape if named else per_shape):
                 continue
             per[key] += 1
