@@ -9,6 +9,7 @@ copied from the output.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections import Counter
@@ -99,6 +100,24 @@ def test_tab_separated_du_stays_csv_and_ranks_its_sizes() -> None:
     kept = set(out.text.split("\n"))
     assert set(strictly_top(rows, lambda f: human(f[0]), 3)) <= kept
     assert count_text(out.text) < count_text(text)
+
+
+def test_a_labelled_padded_column_ranks_as_the_numbers_it_holds() -> None:
+    """``python -X importtime`` prints ``import time: <self> | <cumulative> | <module>``: the
+    first column's cells all start with ``import time:``, both number columns are padded,
+    and three warnings from the imported library are printed in between. Stripped of the
+    padding and of the label, the columns rank as numbers: the largest self times survive."""
+    text = gzip.decompress((TABLES / "importtime_litellm.txt.gz").read_bytes()).decode("utf-8")
+    assert detect(text).kind is Kind.CSV
+    rows = [line for line in text.split("\n")[1:] if line.startswith("import time:")]
+    assert len(rows) > 3000 and len(text.split("\n")) - len(rows) > 2
+    self_us = sorted(rows, key=lambda line: -int(line.split("|")[0].split(":")[1]))
+    out = compress_csv(text, "Which single modules have the largest self import time when importing litellm?", CFG)
+    kept = set(out.text.split("\n"))
+    assert set(self_us[:3]) <= kept
+    total = max(rows, key=lambda line: int(line.split("|")[1]))
+    assert total in kept  # the cumulative column ranks too
+    assert count_text(out.text) < 0.1 * count_text(text)
 
 
 def _tool_outputs(case: dict[str, object]) -> list[str]:

@@ -18,7 +18,7 @@ from headroom.ccr.markers import has_marker
 from headroom.compressors.base import Compressed, Omission
 from headroom.compressors.json.crush import is_rendered
 from headroom.compressors.json.cut import Cutter, Settings
-from headroom.compressors.json.stats import profile, typed
+from headroom.compressors.json.stats import profile, typed, unlabelled
 from headroom.compressors.json.table import MISSING
 from headroom.compressors.query import Query
 
@@ -95,7 +95,8 @@ def compress_csv(text: str, question: str, config: Config) -> Compressed:
     width = max(len(header), *(len(r) for r in rows))
     names = [*header, *(f"({i + 1})" for i in range(len(header), width))]
     cutter = Cutter(Query.parse(question), config, "csv", settings)
-    columns = [[typed(r[c]) if c < len(r) else MISSING for r in rows] for c in range(width)]
+    cells = [unlabelled([r[c] if c < len(r) else "" for r in rows]) for c in range(width)]
+    columns = [[typed(v) if c < len(r) else MISSING for v, r in zip(col, rows)] for c, col in enumerate(cells)]
     cut = cut_rows(cutter, body, names, columns)
     if cut is None:
         return Compressed(text, "csv-unchanged")

@@ -66,6 +66,30 @@ _SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
+#: Text before a cell's first digit, and the share of a column's cells that must carry it.
+_LABEL = re.compile(r"[^\d]+")
+LABELLED_SHARE = 0.9
+
+
+def unlabelled(cells: Sequence[str]) -> Sequence[str]:
+    """``cells`` of one column stripped, and without the label all of them start with
+    before their number (``import time:   986``, ``size=12``), when what is left reads as
+    numbers: the number is what the column holds, for ranking."""
+    cells = [c.strip() for c in cells]
+    filled = [c for c in cells if c]
+    if len(filled) < 2:
+        return cells
+    label = _LABEL.match(filled[len(filled) // 2])
+    text = label.group(0).rstrip() if label else ""
+    if len(text) < 2 or not any(ch.isalpha() for ch in text):
+        return cells
+    if sum(1 for c in filled if c.startswith(text)) < LABELLED_SHARE * len(filled):
+        return cells  # a few stray lines (a warning printed in between) may lack it
+    rest = [c[len(text):].strip() if c.startswith(text) else c for c in cells]
+    numeric = sum(1 for c in rest if c and (_NUMBER.fullmatch(c) or measure(c)))
+    return rest if numeric >= LABELLED_SHARE * len(filled) else cells
+
+
 def typed(cell: str) -> Any:
     """A text cell (CSV, an aligned table) as a number, a :class:`Measure`, itself, or
     ``MISSING`` when empty."""
