@@ -4,6 +4,7 @@ omitted originals give back exactly the input (hypothesis)."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -196,3 +197,14 @@ def test_lossy_is_deterministic_and_idempotent(doc: Any, question: str) -> None:
 def test_never_longer_than_minified(doc: Any) -> None:
     minified = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
     assert len(compress(json.dumps(doc), "", Config(lossless_only=True)).text) <= len(minified) + 1
+
+
+def test_a_row_of_arrays_names_its_columns_with_paired_brackets_in_markers() -> None:
+    """Rows such as ``["kitten", "sitting", 3]`` have no keys: the summary names the first
+    element ``(0)``; a marker cannot hold ``]``, and half a pair (``[0)``) reads as a typo."""
+    words = ["".join("abc"[(i * 7 + k) % 3] for k in range(i % 9)) for i in range(400)]
+    rows = [[w, words[(i * 13) % 400], (i * 31) % 17] for i, w in enumerate(words)]
+    out = compress(json.dumps(rows), "Which pairs are farthest apart?", Config()).text
+    summaries = [m.summary for m in find_markers(out)]
+    assert summaries and any("(0)" in s for s in summaries)
+    assert not any(re.search(r"\[\d+\)", s) for s in summaries)

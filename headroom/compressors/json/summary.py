@@ -29,8 +29,9 @@ TOP_VALUES = 3
 
 def clean(text: str) -> str:
     """Marker-safe text: a ``]`` would end a ref-less marker early, a newline or another
-    marker's opening would break any marker."""
-    return text.replace("]", ")").replace("[… ", "(… ").replace("\n", " ").replace("\r", " ")
+    marker's opening would break any marker; brackets become parentheses in pairs (the
+    third element of a row of arrays reads ``(2)``, not ``[2)``)."""
+    return text.replace("[", "(").replace("]", ")").replace("\n", " ").replace("\r", " ")
 
 
 def _value(v: Any) -> str:
