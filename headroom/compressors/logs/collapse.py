@@ -118,8 +118,9 @@ def _keep_whole(text: str, lines: list[str], mined: Mined, asked: Asked, focus: 
     for tid in named:
         rows = asked.narrowed(mined.templates[tid], lines)
         picks.append((rows is None, _fresh(mined.templates[tid], rows or mined.templates[tid].lines, lines)))
+    left = share
     for whole, rows in sorted(picks, key=lambda p: p[0]):  # narrowed to what the question names first
-        share = _take(rows, lines, keep, share, gaps=whole)
+        left = _take(rows, lines, keep, left, gaps=whole)
     wanted = [t for t in mined.templates if t.count > rare_max and t.id not in named and (
         t.split in ("rare", "failing") or (t.severity >= 2 and t.count <= FEW_FAILURES))]
     wanted.sort(key=lambda t: (-t.severity, t.count, t.id))
