@@ -244,3 +244,21 @@ def test_a_key_value_listing_keeps_the_keys_the_question_names() -> None:
         assert next(ln for ln in lines if ln.startswith(key)) in kept, key
     assert len(comp.text) < 0.2 * len(text)
     assert reconstruct_lines(comp) == text
+
+
+def test_compiler_diagnostics_are_a_log_and_every_asked_error_keeps_where_it_is() -> None:
+    """``cargo build`` of a crate with 40 broken functions (five kinds of error, eight of
+    each but 24 ``mismatched types``): rustc's blocks quote source lines, yet this is a log
+    of failures, and a question about them keeps every error with its `` --> file:line:col``."""
+    text = _read("output/cargo_build_errors.out.gz")
+    assert detect(text).kind is Kind.LOGS
+    lines = text.split("\n")
+    heads = [i for i, ln in enumerate(lines) if ln.startswith("error[")]
+    assert len(heads) == 40 and all(lines[i + 1].lstrip().startswith("--> src/main.rs:") for i in heads)
+    comp = compress(text, "The cargo build fails. Which errors does it report, and on which lines of src/main.rs?",
+                    CFG)
+    out = comp.text.split("\n")
+    assert sum(1 for ln in out if ln.startswith("error[")) == 40
+    assert {lines[i + 1] for i in heads} <= set(out)
+    assert len(comp.text) < len(text)
+    assert reconstruct_lines(comp) == text

@@ -257,6 +257,25 @@ def _is_aligned(rows: list[str]) -> bool:
                for c in range(table.columns))
 
 
+#: A compiler's diagnostic and what it prints under it: rustc/clippy's ``error[E0308]: …``
+#: header, `` --> src/main.rs:5:26`` arrow, ``  |`` gutter and ``5 | code`` snippet lines;
+#: tsc's ``src/a.ts(3,5): error TS2322: …`` and ``src/a.ts:3:5 - error TS2322``.
+_DIAGNOSTIC = re.compile(r"(?:error|warning)(?:\[[A-Z]*\d+\])?: |\s*(?:-->|:::) ?\S+:\d+:\d+\s*$|\s*(?:\d+\s*)?\|"
+                         r"|\S+\(\d+,\d+\): (?:error|warning)|\S+:\d+:\d+ - (?:error|warning)|\s*= (?:note|help): ")
+_ARROW = re.compile(r"\s*(?:-->|:::) ?\S+:\d+:\d+\s*$"
+                    r"|\S+\(\d+,\d+\): (?:error|warning)|\S+:\d+:\d+ - (?:error|warning)")
+#: Share of the sampled lines a compiler's diagnostics make up.
+DIAGNOSTIC_SHARE = 0.6
+
+
+def _is_diagnostics(rows: list[str]) -> bool:
+    """A compiler's diagnostics (rustc, clippy, tsc): a log of failures, each with where it
+    is, whose quoted source lines would otherwise read as code."""
+    if len(rows) < 6 or sum(1 for r in rows if _ARROW.match(r)) < 2:
+        return False
+    return sum(1 for r in rows if _DIAGNOSTIC.match(r)) >= DIAGNOSTIC_SHARE * len(rows)
+
+
 _CHECKS: tuple[tuple[Kind, Callable[[list[str]], bool]], ...] = (
-    (Kind.DIFF, _is_diff), (Kind.TEST_OUTPUT, _is_test_output), (Kind.SEARCH, _is_search),
+    (Kind.DIFF, _is_diff), (Kind.TEST_OUTPUT, _is_test_output), (Kind.LOGS, _is_diagnostics), (Kind.SEARCH, _is_search),
     (Kind.HTML, _is_html), (Kind.CSV, _is_table), (Kind.TABLE, _is_aligned), (Kind.LOGS, _is_logs))

@@ -58,7 +58,8 @@ __all__ = ["Gap", "compress", "query_hits", "render"]
 
 KIND = "logs"
 _FRAME = (r"\s+(?:at |File \"|\.\.\. \d+ more|from )|Caused by:|Traceback \(|During handling of|The above exception"
-          r"|[\w.$]+(?:Exception|Error|Throwable)\b|goroutine \d+ \[")
+          r"|[\w.$]+(?:Exception|Error|Throwable)\b|goroutine \d+ \["
+          r"|\s*(?:-->|:::) ?\S+:\d+:\d+|\s*(?:\d+\s*)?\||\s*= (?:note|help):")  # a compiler's arrow, gutter, note
 #: Lines that continue the record above them: stack frames, ``Caused by``, and (when most
 #: lines are not indented) any indented line.
 _CONTINUATION = re.compile(rf"(?:{_FRAME}|\s+\S)")
@@ -70,8 +71,11 @@ WHOLE_MIN = 3000
 #: Split-out values and few failures have a share this many times the asked-about one: they
 #: are rare by construction, and a question about failures needs every one of them.
 SPLIT_SCALE = 2.0
-#: A failure template with at most this many lines is kept whole (when the share allows).
-FEW_FAILURES = 12
+#: A failure template with at most this many lines is kept whole (when the share allows);
+#: so is one of up to ``MAX_RECORDS`` whose lines each say where they happened, when the
+#: question is about failures (40 compiler errors, each with its ``--> file:line:col``).
+FEW_FAILURES, MAX_RECORDS = 12, 200
+_WHERE = re.compile(r"\s*(?:-->|:::) ?\S+:\d+:\d+")
 #: A gap of fewer characters than this (and lines) between kept lines costs less than its
 #: marker and is shown, so keeping a line beyond it pays for it (see ``min_gain`` in
 #: :func:`~headroom.compressors.logs.gaps.render`).
@@ -122,9 +126,19 @@ def _keep_whole(text: str, lines: list[str], mined: Mined, asked: Asked, focus: 
     for whole, rows in sorted(picks, key=lambda p: p[0]):  # narrowed to what the question names first
         left = _take(rows, lines, keep, left, gaps=whole)
     wanted = [t for t in mined.templates if t.count > rare_max and t.id not in named and (
-        t.split in ("rare", "failing") or (t.severity >= 2 and t.count <= FEW_FAILURES))]
+        t.split in ("rare", "failing") or (t.severity >= 2 and (
+            t.count <= FEW_FAILURES or (asked.failures and t.count <= MAX_RECORDS and _located(t, lines)))))]
     wanted.sort(key=lambda t: (-t.severity, t.count, t.id))
     _take([i for t in wanted for i in t.lines], lines, keep, SPLIT_SCALE * share)
+
+
+def _located(tpl: Template, lines: list[str]) -> bool:
+    """Most lines of ``tpl`` open a compiler's diagnostic that says where it is (rustc's
+    `` --> src/main.rs:5:26`` under ``error[E0308]: mismatched types``): each is a failure
+    of its own, not a repeat, and a question about failures wants every one. (A stack
+    trace's frames say where too, but tracebacks keep their own first and last lines.)"""
+    n = len(lines)
+    return sum(1 for i in tpl.lines if i + 1 < n and _WHERE.match(lines[i + 1])) >= 0.8 * tpl.count
 
 
 def _take(rows: list[int], lines: list[str], keep: bytearray, share: float, gaps: bool = False) -> float:
