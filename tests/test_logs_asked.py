@@ -262,3 +262,25 @@ def test_compiler_diagnostics_are_a_log_and_every_asked_error_keeps_where_it_is(
     assert {lines[i + 1] for i in heads} <= set(out)
     assert len(comp.text) < len(text)
     assert reconstruct_lines(comp) == text
+
+
+def test_typescript_errors_keep_their_locations_and_colour_codes_do_not_hide_the_level() -> None:
+    """``tsc --noEmit --strict`` over 60 broken functions: plain (as tsc prints when not on a
+    terminal) every ``a.ts(line,col): error`` line stays; with ``--pretty`` the words sit
+    inside colour codes (``ESC[91merror``), which mining ignores, so the errors are failures
+    and most of them keep their ``a.ts:line:col`` in the share failures get."""
+    question = "tsc fails on a.ts. Which errors does it report, and on which lines?"
+    plain = _read("output/tsc_errors.out.gz")
+    assert detect(plain).kind is Kind.LOGS
+    comp = compress(plain, question, CFG)
+    assert set(plain.split("\n")) <= set(comp.text.split("\n"))
+    pretty = _read("output/tsc_errors_pretty.out.gz")
+    assert "\x1b[91merror" in pretty
+    mined = mine(pretty)
+    heads = [t for t in mined.templates if " - " in " ".join(t.tokens) and "TS" in " ".join(t.tokens)]
+    assert heads and all(t.severity >= 2 for t in heads)
+    comp = compress(pretty, question, CFG)
+    ansi = re.compile(r"\x1b\[[0-9;]*m")
+    where = set(re.findall(r"a\.ts:(\d+):(\d+)", ansi.sub("", comp.text)))
+    assert len(where) >= 0.6 * 60 and len(comp.text) < 0.7 * len(pretty)
+    assert reconstruct_lines(comp) == pretty

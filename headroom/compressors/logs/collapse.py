@@ -76,6 +76,10 @@ SPLIT_SCALE = 2.0
 #: question is about failures (40 compiler errors, each with its ``--> file:line:col``).
 FEW_FAILURES, MAX_RECORDS = 12, 200
 _WHERE = re.compile(r"\s*(?:-->|:::) ?\S+:\d+:\d+")
+#: ... or on the failure line itself, before the word: ``x.c:9:3: error:``, ``a.ts(1,38): error``,
+#: ``a.ts:1:38 - error`` (colour codes aside).
+_AT = re.compile(r"^\S+?(?::\d+:\d+|\(\d+,\d+\))(?::| -) (?:fatal )?(?:error|warning)\b")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: A gap of fewer characters than this (and lines) between kept lines costs less than its
 #: marker and is shown, so keeping a line beyond it pays for it (see ``min_gain`` in
 #: :func:`~headroom.compressors.logs.gaps.render`).
@@ -133,12 +137,14 @@ def _keep_whole(text: str, lines: list[str], mined: Mined, asked: Asked, focus: 
 
 
 def _located(tpl: Template, lines: list[str]) -> bool:
-    """Most lines of ``tpl`` open a compiler's diagnostic that says where it is (rustc's
-    `` --> src/main.rs:5:26`` under ``error[E0308]: mismatched types``): each is a failure
+    """Most lines of ``tpl`` are a compiler's diagnostic that says where it is (rustc's
+    `` --> src/main.rs:5:26`` under ``error[E0308]: mismatched types``, gcc's and tsc's
+    ``file:line:col`` before the word): each is a failure
     of its own, not a repeat, and a question about failures wants every one. (A stack
     trace's frames say where too, but tracebacks keep their own first and last lines.)"""
     n = len(lines)
-    return sum(1 for i in tpl.lines if i + 1 < n and _WHERE.match(lines[i + 1])) >= 0.8 * tpl.count
+    return sum(1 for i in tpl.lines if _AT.search(_ANSI.sub("", lines[i]))
+               or (i + 1 < n and _WHERE.match(lines[i + 1]))) >= 0.8 * tpl.count
 
 
 def _take(rows: list[int], lines: list[str], keep: bytearray, share: float, gaps: bool = False) -> float:

@@ -37,6 +37,8 @@ _SEPARATORS = frozenset({"-", "|", "--", "::", "—"})
 _LOGGER = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$<][\w$<*>]*){2,}:")
 _LETTER = re.compile(r"[^\W\d_]")
 _VAR = re.compile(r"\d[\w.:\-/@%+]*")
+#: Terminal colour and style codes (``ESC[91m``), which coloured tool output wraps words in.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 #: A token on at least this share of lines is header (host name, a dominant level, "RAS").
 HEADER_SHARE = 0.9
 #: Content tokens that must agree for a line to join a template.
@@ -156,7 +158,8 @@ def line_starts(lines: Sequence[str]) -> list[int]:
 
 def mine(text: str) -> Mined:
     """Templates of ``text.split("\\n")`` (a trailing ``\\r`` is ignored like other spacing)."""
-    masked = _VAR.sub(WILD, text).split("\n")
+    plain = _ANSI.sub("", text) if "\x1b[" in text else text  # colour codes are no part of a line's shape
+    masked = _VAR.sub(WILD, plain).split("\n")
     distinct = Counter(masked)
     split = {m: m.split() for m in distinct}
     df: Counter[str] = Counter()
@@ -202,7 +205,7 @@ def mine(text: str) -> Mined:
     for hit in _SEVERITY.finditer("\n".join(keys).lower()):
         tid = renumber[template_of[keys[bisect_right(starts, hit.start()) - 1]]]
         words[tid] = max(words[tid], int((hit.lastgroup or "s0")[1]))
-    raw = text.split("\n")
+    raw = plain.split("\n")
     for tpl in templates:
         tpl.level = level_of(raw[tpl.lines[0]])
         found = words[tpl.id]
