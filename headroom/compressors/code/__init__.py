@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from headroom.compressors.base import Compressed, settle
 from headroom.compressors.code.bodies import body_spans
+from headroom.compressors.code.foreign import MAX_ERRORS, foreign, not_code, reads_as_output
 from headroom.compressors.code.indented import indented_spans
 from headroom.compressors.code.languages import SPECS, Grammar, grammar, guess_language
 from headroom.compressors.code.partial import QuotePlan, plan
@@ -58,10 +59,6 @@ BUDGET_SHARE = 0.04
 MIN_BUDGET = 400
 #: A question in several parts (sentences whose words the file has) gets that many budgets, up to this.
 MAX_PARTS = 3
-#: A parse with more syntax errors than this (or this many per line) means the file is
-#: not in that language (the router guessed wrong): it is folded like unknown code.
-MAX_ERRORS = 8
-MAX_ERROR_RATE = 0.02
 #: Output at least this share of the input is validated by an incremental re-parse.
 INCREMENTAL_SHARE = 0.4
 #: Spans left out of a parse, times the file's rows, at most: tree-sitter's cost per
@@ -143,8 +140,10 @@ def _parse(source: Source, gram: Grammar, old: Any = None) -> tuple[Grammar, Any
     if not tree.root_node.has_error:
         return gram, parser, tree
     errors = syntax_errors(tree)
+    if foreign(errors, source) and reads_as_output(source.text):
+        return gram, parser, tree  # a tool's output that prints code-like lines: no grammar will do
     names = list(_ALTERNATIVES.get(gram.spec.name, ()))
-    if _foreign(errors, source) or len(source.src) <= SAMPLE_BYTES:  # a small file is cheap to try
+    if foreign(errors, source) or len(source.src) <= SAMPLE_BYTES:  # a small file is cheap to try
         names += [guess_language(source.text), *SPECS]
     best = _best_on_sample(source, gram, names, errors)
     if best is not gram:
@@ -175,23 +174,6 @@ def _best_on_sample(source: Source, gram: Grammar, names: Iterable[str], errors:
     return best
 
 
-def _foreign(errors: int, source: Source) -> bool:
-    """Too many syntax errors for the file to be in the language it was parsed as."""
-    return errors > max(MAX_ERRORS, len(source.raw) * MAX_ERROR_RATE)
-
-
-def _not_code(text: str, question: str, config: Config) -> Compressed:
-    """Text the parse shows is no code in this language: command output that prints code-like
-    lines (``import x`` sweeps, tracebacks) goes to the log compressor, anything else is folded."""
-    from headroom.router.output import is_output
-
-    if is_output([ln for ln in text.split("\n", 400)[:400] if ln.strip()], "none"):
-        from headroom.compressors.logs import compress as compress_log
-
-        return compress_log(text, question, config)
-    return Compressed(fold_lines(text), "code:fold")  # not this language after all
-
-
 def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> Compressed:
     text = source.text
     spans: list[tuple[int, int]] = []
@@ -199,8 +181,8 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
     parsed = _without_bodies(source, gram, tried)
     if parsed is None:
         gram, parser, tree = _parse(source, gram, tried[-1] if tried else None)
-        if tree.root_node.has_error and _foreign(syntax_errors(tree), source):
-            return _not_code(text, question, config)
+        if tree.root_node.has_error and foreign(syntax_errors(tree), source):
+            return not_code(text, question, config)
         skel = analyze(gram, tree, source)
     else:
         parser, tree, skel, spans = parsed
