@@ -63,6 +63,11 @@ def compound_terms(text: str) -> list[str]:
     return list(dict.fromkeys(m.group(0).rstrip(".:") for m in _COMPOUND.finditer(text)))
 
 
+def _content(word: str) -> bool:
+    """A lowercased word that can say what a question is about (three letters or more, no stop word)."""
+    return len(word) >= 3 and word not in STOPWORDS
+
+
 def question_parts(text: str, known: AbstractSet[str] | None = None) -> int:
     """How many things a question asks: its sentences (and ``; ``-separated clauses) that
     hold two content words or more (of ``known`` words, when given: those the text at hand
@@ -70,7 +75,7 @@ def question_parts(text: str, known: AbstractSet[str] | None = None) -> int:
     asks two."""
     return sum(1 for part in _PART_END.split(text)
                if sum(1 for w in _PAIR_WORD.findall(part.lower())
-                      if len(w) >= 3 and w not in STOPWORDS and (known is None or w in known)) >= 2)
+                      if _content(w) and (known is None or w in known)) >= 2)
 
 
 def word_pairs(text: str) -> list[str]:
@@ -80,8 +85,7 @@ def word_pairs(text: str) -> list[str]:
     low = text.lower()
     found = list(_PAIR_WORD.finditer(low))
     out = [f"{a.group(0)} {b.group(0)}" for a, b in itertools.pairwise(found)
-           if low[a.end():b.start()].isspace() and all(len(w) >= 3 and w not in STOPWORDS
-                                                        for w in (a.group(0), b.group(0)))]
+           if low[a.end():b.start()].isspace() and _content(a.group(0)) and _content(b.group(0))]
     return list(dict.fromkeys(out))
 
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from headroom.compressors.json.stats import typed
+from headroom.compressors.logs.templates import ARROW
 from headroom.compressors.table.columns import cells, find_table
 from headroom.kinds import Kind
 from headroom.router.sample import _FULL_JSON_LIMIT, _NONSPACE, _PART_CHARS, _jumps, _unlikely
@@ -260,10 +261,10 @@ def _is_aligned(rows: list[str]) -> bool:
 #: A compiler's diagnostic and what it prints under it: rustc/clippy's ``error[E0308]: …``
 #: header, `` --> src/main.rs:5:26`` arrow, ``  |`` gutter and ``5 | code`` snippet lines;
 #: tsc's ``src/a.ts(3,5): error TS2322: …`` and ``src/a.ts:3:5 - error TS2322``.
-_DIAGNOSTIC = re.compile(r"(?:error|warning)(?:\[[A-Z]*\d+\])?: |\s*(?:-->|:::) ?\S+:\d+:\d+\s*$|\s*(?:\d+\s*)?\|"
-                         r"|\S+\(\d+,\d+\): (?:error|warning)|\S+:\d+:\d+ - (?:error|warning)|\s*= (?:note|help): ")
-_ARROW = re.compile(r"\s*(?:-->|:::) ?\S+:\d+:\d+\s*$"
-                    r"|\S+\(\d+,\d+\): (?:error|warning)|\S+:\d+:\d+ - (?:error|warning)")
+_TSC = r"\S+\(\d+,\d+\): (?:error|warning)|\S+:\d+:\d+ - (?:error|warning)"
+_DIAGNOSTIC = re.compile(rf"(?:error|warning)(?:\[[A-Z]*\d+\])?: |{ARROW}\s*$|\s*(?:\d+\s*)?\||{_TSC}"
+                         r"|\s*= (?:note|help): ")
+_ARROW = re.compile(rf"{ARROW}\s*$|{_TSC}")
 #: Share of the sampled lines a compiler's diagnostics make up.
 DIAGNOSTIC_SHARE = 0.6
 

@@ -46,7 +46,7 @@ from headroom.ccr.markers import has_marker
 from headroom.compressors.base import Compressed
 from headroom.compressors.logs.asked import Asked
 from headroom.compressors.logs.gaps import Describer, Gap, render
-from headroom.compressors.logs.templates import WILD, Columns, Mined, Template, line_starts, mine, named
+from headroom.compressors.logs.templates import ANSI, ARROW, WILD, Columns, Mined, Template, line_starts, mine, named
 from headroom.compressors.logs.values import split_values
 from headroom.compressors.lossless import fold_lines
 from headroom.compressors.query import Query, bm25, tokenize
@@ -59,7 +59,7 @@ __all__ = ["Gap", "compress", "query_hits", "render"]
 KIND = "logs"
 _FRAME = (r"\s+(?:at |File \"|\.\.\. \d+ more|from )|Caused by:|Traceback \(|During handling of|The above exception"
           r"|[\w.$]+(?:Exception|Error|Throwable)\b|goroutine \d+ \["
-          r"|\s*(?:-->|:::) ?\S+:\d+:\d+|\s*(?:\d+\s*)?\||\s*= (?:note|help):")  # a compiler's arrow, gutter, note
+          rf"|{ARROW}|\s*(?:\d+\s*)?\||\s*= (?:note|help):")  # a compiler's arrow, gutter, note
 #: Lines that continue the record above them: stack frames, ``Caused by``, and (when most
 #: lines are not indented) any indented line.
 _CONTINUATION = re.compile(rf"(?:{_FRAME}|\s+\S)")
@@ -75,11 +75,10 @@ SPLIT_SCALE = 2.0
 #: so is one of up to ``MAX_RECORDS`` whose lines each say where they happened, when the
 #: question is about failures (40 compiler errors, each with its ``--> file:line:col``).
 FEW_FAILURES, MAX_RECORDS = 12, 200
-_WHERE = re.compile(r"\s*(?:-->|:::) ?\S+:\d+:\d+")
+_WHERE = re.compile(ARROW)
 #: ... or on the failure line itself, before the word: ``x.c:9:3: error:``, ``a.ts(1,38): error``,
 #: ``a.ts:1:38 - error`` (colour codes aside).
 _AT = re.compile(r"^\S+?(?::\d+:\d+|\(\d+,\d+\))(?::| -) (?:fatal )?(?:error|warning)\b")
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: A gap of fewer characters than this (and lines) between kept lines costs less than its
 #: marker and is shown, so keeping a line beyond it pays for it (see ``min_gain`` in
 #: :func:`~headroom.compressors.logs.gaps.render`).
@@ -143,7 +142,7 @@ def _located(tpl: Template, lines: list[str]) -> bool:
     of its own, not a repeat, and a question about failures wants every one. (A stack
     trace's frames say where too, but tracebacks keep their own first and last lines.)"""
     n = len(lines)
-    return sum(1 for i in tpl.lines if _AT.search(_ANSI.sub("", lines[i]))
+    return sum(1 for i in tpl.lines if _AT.search(ANSI.sub("", lines[i]))
                or (i + 1 < n and _WHERE.match(lines[i + 1]))) >= 0.8 * tpl.count
 
 

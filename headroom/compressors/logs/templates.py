@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import eq, itemgetter
 
-__all__ = ["WILD", "Columns", "Mined", "Template", "level_of", "line_starts", "mine", "named", "severity_of",
-           "timestamp"]
+__all__ = ["ANSI", "ARROW", "WILD", "Columns", "Mined", "Template", "level_of", "line_starts", "mine", "named",
+           "severity_of", "timestamp"]
 
 WILD = "<*>"
 #: A first content word that names something (``com.apple.cts:``, ``org.x.Client:``, ``a/b``)
@@ -38,7 +38,10 @@ _LOGGER = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$<][\w$<*>]*){2,}:")
 _LETTER = re.compile(r"[^\W\d_]")
 _VAR = re.compile(r"\d[\w.:\-/@%+]*")
 #: Terminal colour and style codes (``ESC[91m``), which coloured tool output wraps words in.
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: Where a compiler's diagnostic is, on the line under its message: rustc's and clippy's
+#: `` --> src/main.rs:5:26`` (``:::`` for a related place).
+ARROW = r"\s*(?:-->|:::) ?\S+:\d+:\d+"
 #: A token on at least this share of lines is header (host name, a dominant level, "RAS").
 HEADER_SHARE = 0.9
 #: Content tokens that must agree for a line to join a template.
@@ -158,7 +161,7 @@ def line_starts(lines: Sequence[str]) -> list[int]:
 
 def mine(text: str) -> Mined:
     """Templates of ``text.split("\\n")`` (a trailing ``\\r`` is ignored like other spacing)."""
-    plain = _ANSI.sub("", text) if "\x1b[" in text else text  # colour codes are no part of a line's shape
+    plain = ANSI.sub("", text) if "\x1b[" in text else text  # colour codes are no part of a line's shape
     masked = _VAR.sub(WILD, plain).split("\n")
     distinct = Counter(masked)
     split = {m: m.split() for m in distinct}
