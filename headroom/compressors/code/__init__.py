@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from headroom.compressors.base import Compressed, settle
 from headroom.compressors.code.bodies import body_spans
-from headroom.compressors.code.foreign import MAX_ERRORS, foreign, not_code, reads_as_output
+from headroom.compressors.code.foreign import MAX_ERRORS, as_log, foreign, not_code, reads_as_output
 from headroom.compressors.code.indented import indented_spans
 from headroom.compressors.code.languages import SPECS, Grammar, grammar, guess_language
 from headroom.compressors.code.partial import QuotePlan, plan
@@ -127,21 +127,22 @@ _ALTERNATIVES = {"javascript": ("typescript", "tsx"), "typescript": ("tsx", "jav
 SAMPLE_BYTES = 8192
 
 
-def _parse(source: Source, gram: Grammar, old: Any = None) -> tuple[Grammar, Any, Any]:
+def _parse(source: Source, gram: Grammar, old: Any = None) -> tuple[Grammar, Any, Any] | None:
     """(grammar, parser, tree) for the file, continuing from ``old`` (a parse that left
     function bodies out: only they are parsed now). A parse with errors may mean the router
     named the wrong language: its close relatives (JavaScript, TypeScript, TSX) are tried
     on a sample, and every other grammar too when the file is small (the router's guess
     rests on few lines) or the errors are too many for it to be in this language at all
     (a foreign grammar's error recovery is slow on a large sample, so not otherwise). The
-    grammar with the fewest errors wins."""
+    grammar with the fewest errors wins. ``None``: too many errors, and the text reads as
+    a failing tool's records (no grammar is tried then)."""
     parser = gram.parser()
     tree = parser.parse(source.src) if old is None else parser.parse(source.src, old)
     if not tree.root_node.has_error:
         return gram, parser, tree
     errors = syntax_errors(tree)
     if foreign(errors, source) and reads_as_output(source.text):
-        return gram, parser, tree  # a tool's output that prints code-like lines: no grammar will do
+        return None  # a tool's output that prints code-like lines: no grammar will do
     names = list(_ALTERNATIVES.get(gram.spec.name, ()))
     if foreign(errors, source) or len(source.src) <= SAMPLE_BYTES:  # a small file is cheap to try
         names += [guess_language(source.text), *SPECS]
@@ -180,7 +181,10 @@ def _skeleton(source: Source, question: str, config: Config, gram: Grammar) -> C
     tried: list[Any] = []
     parsed = _without_bodies(source, gram, tried)
     if parsed is None:
-        gram, parser, tree = _parse(source, gram, tried[-1] if tried else None)
+        got = _parse(source, gram, tried[-1] if tried else None)
+        if got is None:
+            return as_log(text, question, config)
+        gram, parser, tree = got
         if tree.root_node.has_error and foreign(syntax_errors(tree), source):
             return not_code(text, question, config)
         skel = analyze(gram, tree, source)

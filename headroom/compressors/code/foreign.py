@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from headroom.compressors.code.source import Source
     from headroom.config import Config
 
-__all__ = ["MAX_ERRORS", "MAX_ERROR_RATE", "foreign", "not_code", "reads_as_output"]
+__all__ = ["MAX_ERRORS", "MAX_ERROR_RATE", "as_log", "foreign", "not_code", "reads_as_output"]
 
 #: A parse with more syntax errors than this (or this many per line) means the file is
 #: not in that language.
@@ -41,10 +41,15 @@ def reads_as_output(text: str) -> bool:
     return is_output([ln for ln in head if ln.strip()], "none")
 
 
+def as_log(text: str, question: str, config: Config) -> Compressed:
+    """``text`` compressed by the log compressor."""
+    from headroom.compressors.logs import compress as compress_log
+
+    return compress_log(text, question, config)
+
+
 def not_code(text: str, question: str, config: Config) -> Compressed:
     """A tool's output goes to the log compressor; anything else is folded."""
     if reads_as_output(text):
-        from headroom.compressors.logs import compress as compress_log
-
-        return compress_log(text, question, config)
+        return as_log(text, question, config)
     return Compressed(fold_lines(text), "code:fold")  # not this language after all
