@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AlignResult", "Alignment", "CacheReport", "Finding", "align", "align_request", "diff_requests",
-           "find_volatile", "note_message"]
+__all__ = ["AlignResult", "Alignment", "CacheReport", "Finding", "align", "align_request", "body_format",
+           "diff_requests", "find_volatile", "note_message", "request_tools", "with_tools"]
 
 PLACEHOLDER = "⟨v{}⟩"
 NOTE_PREFIX = "[current values of the ⟨v⟩ placeholders above, kept out of the cached prompt prefix:"
@@ -55,6 +55,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(rx)) for kind,
     ("counter", r"(?i:\b(?:count|counter|remaining|elapsed|uptime|tokens used|calls so far)\s*[:=]\s*)"
                 r"(?P<v>\d+(?:\.\d+)?)"),
 ]]
+#: Formats whose system prompt is a request field, not a message; a final assistant
+#: message is a prefill there.
+_SYSTEM_FIELD = frozenset({"anthropic", "bedrock"})
 _WS_RE = re.compile(r"\r|[ \t]+(?=\n)|[ \t]+\Z|\n[ \t]*\n[ \t]*\n")
 
 
@@ -192,7 +195,7 @@ def _strings(value: Any, location: str, fixer: _Fixer) -> Any:
 
 def tool_name(tool: Any) -> str:
     if isinstance(tool, dict):
-        fn = tool.get("function")
+        fn = tool.get("function", tool.get("toolSpec"))  # OpenAI Chat, Bedrock
         name = fn.get("name") if isinstance(fn, dict) else tool.get("name")
         if isinstance(name, str):
             return name
@@ -213,12 +216,18 @@ def _sort_keys(value: Any) -> Any:
 
 def _canonical_tools(tools: list[Any], fixer: _Fixer) -> list[Any]:
     """Tools sorted by name with sorted keys. A ``cache_control`` breakpoint on the last
-    tool moves to the new last tool; breakpoints elsewhere keep the order as it is."""
+    tool moves to the new last tool, and a Bedrock ``cachePoint`` entry last in the list
+    stays last; breakpoints elsewhere keep the order as it is."""
     canon = [_sort_keys(t) for t in tools]
     if any(_dump(c) != _dump(t) for c, t in zip(canon, tools)):
         fixer.findings.append(Finding("tools", "key-order", "keys not in sorted order", fixer.fix))
+    points = [i for i, t in enumerate(canon) if isinstance(t, dict) and "cachePoint" in t]
+    tail = canon[-1:] if points == [len(canon) - 1] else []
+    if tail:
+        canon = canon[:-1]
     marks = [i for i, t in enumerate(canon) if isinstance(t, dict) and "cache_control" in t]
-    if marks and marks != [len(canon) - 1]:
+    if (marks and marks != [len(canon) - 1]) or (points and not tail):
+        canon += tail
         return tools if _dump(canon) == _dump(tools) else canon
     mark = canon[marks[0]]["cache_control"] if marks else None
     bare = [{k: v for k, v in t.items() if k != "cache_control"} if isinstance(t, dict) else t for t in canon]
@@ -228,6 +237,7 @@ def _canonical_tools(tools: list[Any], fixer: _Fixer) -> list[Any]:
     out = [bare[i] for i in order]
     if mark is not None:
         out[-1] = {**out[-1], "cache_control": mark}
+    out += tail
     return tools if _dump(out) == _dump(tools) else out
 
 
@@ -255,7 +265,7 @@ def align(messages: list[Any], fmt: str, system: Any = None, tools: list[Any] | 
     if mode == "off":
         return Alignment(messages, system, tools, CacheReport(mode="off"))
     fix = mode == "on"
-    leading = list(_system_messages(messages)) if fmt != "anthropic" else []
+    leading = list(_system_messages(messages)) if fmt not in _SYSTEM_FIELD else []
     start = _first_placeholder(system, tools, [messages[i] for i in leading]) if fix else 1
     fixer = _Fixer(fix, start)
     new_system = _content(system, "system", fixer) if system is not None else None
@@ -283,52 +293,94 @@ def align(messages: list[Any], fmt: str, system: Any = None, tools: list[Any] | 
 
 def note_message(fmt: str, note: str, role: str) -> dict[str, Any]:
     """The note as one message of ``fmt``, sent after everything else. A ``user`` message
-    with string content is valid in all three formats, so it is the default role; OpenAI
-    and Responses requests with a system/developer message get that role instead."""
+    with string content is valid in OpenAI Chat, Anthropic and Responses, so it is the
+    default role; OpenAI and Responses requests with a system/developer message get that
+    role instead. Bedrock content is always a list of blocks."""
     if fmt == "responses":
         return {"type": "message", "role": role, "content": [{"type": "input_text", "text": note}]}
+    if fmt == "bedrock":
+        return {"role": "user", "content": [{"text": note}]}
     return {"role": "user" if fmt == "anthropic" else role, "content": note}
 
 
 def insert_note(messages: list[Any], fmt: str, note: str, role: str, *, prefill: bool | None = None) -> list[Any]:
     """``messages`` with the note appended — before a final assistant message when that is a
-    prefill the model continues (``prefill``; default: Anthropic), which must stay last."""
+    prefill the model continues (``prefill``; default: Anthropic, Bedrock), which must stay last.
+
+    Bedrock rejects two user messages in a row, so there the note is a text block appended
+    to the user message it would follow (a new dict; earlier bytes are unchanged, so the
+    cached prefix still ends where the note begins)."""
     msg = note_message(fmt, note, role)
     last = messages[-1] if messages else None
-    prefill = fmt == "anthropic" if prefill is None else prefill
+    prefill = fmt in _SYSTEM_FIELD if prefill is None else prefill
+    head: list[Any] = list(messages)
+    tail: list[Any] = []
     if prefill and isinstance(last, dict) and last.get("role") == "assistant":
-        return [*messages[:-1], msg, last]
-    return [*messages, msg]
+        head, tail = head[:-1], [last]
+    before = head[-1] if head else None
+    if fmt == "bedrock" and isinstance(before, dict) and before.get("role") == "user" \
+            and isinstance(before.get("content"), list):
+        return [*head[:-1], {**before, "content": [*before["content"], *msg["content"]]}, *tail]
+    return [*head, msg, *tail]
 
 
 def align_request(body: dict[str, Any], *, fmt: str = "auto", mode: str = "on") -> AlignResult:
-    """Align a whole request body (Anthropic Messages, OpenAI Chat or Responses).
+    """Align a whole request body (Anthropic Messages, OpenAI Chat, Responses or Bedrock
+    Converse, whose tools are ``toolConfig.tools``).
 
-    ``fmt="auto"``: ``input`` means Responses; a ``system`` field or Anthropic blocks mean
-    Anthropic; else OpenAI Chat. For Anthropic's automatic caching (a top-level
+    ``fmt="auto"``: see :func:`body_format`. For Anthropic's automatic caching (a top-level
     ``cache_control``) the breakpoint would land on the note, which changes every request,
     so it is moved onto the last block before the note.
     """
-    from headroom.formats import detect_format
-
     key = "input" if isinstance(body.get("input"), list) else "messages"
     messages = list(body.get(key) or [])
     if fmt == "auto":
-        fmt = "responses" if key == "input" else "anthropic" if "system" in body else detect_format(messages)
+        fmt = body_format(body)
     sys_key = "instructions" if fmt == "responses" else "system"
-    result = align(messages, fmt, body.get(sys_key), body.get("tools"), mode)
+    tools = request_tools(body)
+    result = align(messages, fmt, body.get(sys_key), tools, mode)
     out = dict(body)
     out[key] = result.messages
     if result.system is not None:
         out[sys_key] = result.system
-    if result.tools is not None:
-        out["tools"] = result.tools
+    if result.tools is not None and result.tools is not tools:
+        out.update(with_tools(body, result.tools))
     note = result.report.note
     if note is not None and result.messages:
         if fmt == "anthropic" and "cache_control" in out:
             out[key] = _mark_last_block(result.messages, out.pop("cache_control"))
         out[key] = insert_note(out[key], fmt, note, result.note_role)
     return AlignResult(out, result.report)
+
+
+def body_format(body: dict[str, Any]) -> str:
+    """The format of a request body: ``input`` is Responses, ``toolConfig`` or Converse blocks
+    Bedrock, a ``system`` field Anthropic, else what the messages' shapes say."""
+    from headroom.formats import detect_format
+
+    if isinstance(body.get("input"), list):
+        return "responses"
+    detected = detect_format(list(body.get("messages") or []))
+    if detected == "bedrock" or isinstance(body.get("toolConfig"), dict):
+        return "bedrock"
+    return "anthropic" if "system" in body else detected
+
+
+def request_tools(body: dict[str, Any]) -> list[Any] | None:
+    """The tool definitions of a request body: ``tools``, or Bedrock's ``toolConfig.tools``."""
+    tools = body.get("tools")
+    config = body.get("toolConfig")
+    if tools is None and isinstance(config, dict):
+        tools = config.get("tools")
+    return tools if isinstance(tools, list) else None
+
+
+def with_tools(body: dict[str, Any], tools: list[Any]) -> dict[str, Any]:
+    """The body fields that carry ``tools`` (``{"tools": ...}`` or a new ``toolConfig``)."""
+    config = body.get("toolConfig")
+    if "tools" not in body and isinstance(config, dict) and isinstance(config.get("tools"), list):
+        return {"toolConfig": {**config, "tools": tools}}
+    return {"tools": tools}
 
 
 def _mark_last_block(messages: list[Any], mark: Any) -> list[Any]:
@@ -349,7 +401,7 @@ def diff_requests(previous: dict[str, Any], current: dict[str, Any]) -> list[Fin
     rewritten history is what a prefix-unstable compressor produces).
     """
     out: list[Finding] = []
-    pt, ct = previous.get("tools") or [], current.get("tools") or []
+    pt, ct = request_tools(previous) or [], request_tools(current) or []
     if [tool_name(t) for t in pt] != [tool_name(t) for t in ct]:
         if sorted(map(tool_name, pt)) == sorted(map(tool_name, ct)):
             out.append(Finding("tools", "tool-order", ", ".join(tool_name(t) for t in ct)))

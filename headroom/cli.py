@@ -66,6 +66,7 @@ def _budget(text: str) -> int | Literal["off"]:
 
 def _cmd_compress(args: argparse.Namespace) -> int:
     from headroom.budget import BudgetError
+    from headroom.cache_align import request_tools, with_tools
 
     messages, key, envelope = _as_conversation(_read(args.file), args.question or "")
     body = envelope or {}
@@ -75,7 +76,7 @@ def _cmd_compress(args: argparse.Namespace) -> int:
                  cache_align=args.cache_align, token_budget=budget, query_echo=args.query_echo)
     sys_key = "instructions" if key == "input" else "system"
     try:
-        result = compress(messages, model, system=body.get(sys_key), tools=body.get("tools"), config=cfg)
+        result = compress(messages, model, system=body.get(sys_key), tools=request_tools(body), config=cfg)
     except BudgetError as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
@@ -85,8 +86,8 @@ def _cmd_compress(args: argparse.Namespace) -> int:
         out = {**envelope, key: result.messages}
         if sys_key in envelope:
             out[sys_key] = result.system
-        if "tools" in envelope:
-            out["tools"] = result.request_tools
+        if request_tools(envelope) is not None and result.request_tools is not None:
+            out.update(with_tools(envelope, result.request_tools))
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=args.indent))
     else:
         sys.stdout.write(json.dumps(result.messages, ensure_ascii=False, indent=args.indent))
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("compress", help="compress a messages JSON (any format) or a raw tool output")
     p.add_argument("file", help="path, or - for standard input")
     p.add_argument("--model", help="model to count tokens for (default: the request's, else gpt-4o)")
-    p.add_argument("--format", default="auto", choices=["auto", "openai", "anthropic", "responses"])
+    p.add_argument("--format", default="auto", choices=["auto", "openai", "anthropic", "responses", "bedrock"])
     p.add_argument("--question", help="for raw tool output: the question it was fetched for")
     p.add_argument("--lossless-only", action="store_true", help="only lossless transforms")
     p.add_argument("--min-tokens", type=int, default=Config.min_unit_tokens, help="skip smaller units")

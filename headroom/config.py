@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-Format = Literal["auto", "openai", "anthropic", "responses"]
+Format = Literal["auto", "openai", "anthropic", "responses", "bedrock"]
 CacheAlign = Literal["off", "report", "on"]
 
 

@@ -55,11 +55,12 @@ def compress(
 ) -> CompressResult:
     """Compress the tool outputs in ``messages``; return the same format with fewer tokens.
 
-    ``system`` (Anthropic ``system=``, Responses ``instructions=``) and ``tools`` (the
-    request's tool definitions) are optional: pass them so cache alignment can check them
-    and the token budget can count them; the versions to send come back as
-    ``result.system`` and ``result.request_tools``. ``options`` override single
-    :class:`Config` fields (``compress(m, "gpt-4o", lossless_only=True)``). The caller's
+    ``system`` (Anthropic and Bedrock ``system=``, Responses ``instructions=``) and ``tools``
+    (the request's tool definitions; Bedrock: ``toolConfig["tools"]``) are optional: pass
+    them so cache alignment can check them and the token budget can count them; the
+    versions to send come back as ``result.system`` and ``result.request_tools``.
+    ``options`` override single :class:`Config` fields
+    (``compress(m, "gpt-4o", lossless_only=True)``). The caller's
     objects are never mutated. Raises ``TypeError`` or ``ValueError`` naming the offending
     message for malformed input, :class:`headroom.budget.BudgetError` when the request
     cannot fit the token budget; never raises for content it fails to compress (that unit
@@ -118,7 +119,8 @@ def compress(
             after = before - sum(r.tokens_saved for r in records if r.changed) + delta
     if note:
         # OpenAI Chat has no system= argument: plain messages with one are Anthropic's
-        out = insert_note(out, fmt, note, aligned.note_role, prefill=fmt == "anthropic" or system is not None)
+        prefill = fmt in ("anthropic", "bedrock") or system is not None
+        out = insert_note(out, fmt, note, aligned.note_role, prefill=prefill)
         after += note_tokens
     refs = list(dict.fromkeys(ref for r in records for ref in r.refs))
     result = CompressResult(out, before, after, fmt, model, records, refs, [tool_definition(fmt)] if refs else [],

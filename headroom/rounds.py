@@ -3,8 +3,9 @@
 A *round* is one model turn that calls tools plus the results answering it. OpenAI Chat:
 an assistant message with ``tool_calls`` and the ``role: tool`` messages after it.
 Anthropic: an assistant message with ``tool_use`` blocks and the next user message's
-``tool_result`` blocks. Responses: the ``function_call`` items (with the reasoning and
-message items the model sent beside them) and their ``function_call_output`` items.
+``tool_result`` blocks (Bedrock: ``toolUse`` and ``toolResult`` blocks). Responses: the
+``function_call`` items (with the reasoning and message items the model sent beside them)
+and their ``function_call_output`` items.
 
 A *checkpoint* is a point where a client could have sent the conversation so far: right
 after a user turn, or after the last result of a round. Budget fitting replays them in
@@ -42,6 +43,9 @@ def message_kind(msg: Any, fmt: str) -> Kind:
     content = msg.get("content")
     if fmt == "anthropic" and isinstance(content, list) and any(
             isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
+        return "result"
+    if fmt == "bedrock" and isinstance(content, list) and any(
+            isinstance(b, dict) and "toolResult" in b for b in content):
         return "result"
     return "user"
 

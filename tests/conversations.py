@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from headroom.ccr.markers import MARKER_RE, Marker
 from headroom.compressors.base import Compressed
 
-FORMATS = ("openai", "anthropic", "responses")
+FORMATS = ("openai", "anthropic", "responses", "bedrock")
 
 _LEVELS = ["INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR"]
 _WORDS = ["block", "replica", "session", "request", "worker", "cache", "shard", "lease", "token", "queue"]
@@ -72,13 +72,15 @@ tool_output = st.one_of(log_output(), json_output(), repeated_output(), prose_ou
 def build(fmt: str, question: str, rounds: list[list[str]], names: list[str] | None = None,
           followups: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """A conversation: (system), user question, then per round one assistant tool-call message
-    and the results (Anthropic: one user message of tool_result blocks per round). Before round
-    ``r`` in ``followups``, the assistant answers and the user asks ``followups[r]``."""
+    and the results (Anthropic and Bedrock: one user message of result blocks per round). Before
+    round ``r`` in ``followups``, the assistant answers and the user asks ``followups[r]``."""
     msgs: list[dict[str, Any]] = []
     if fmt == "openai":
         msgs.append({"role": "system", "content": "You are a careful assistant."})
     if fmt == "responses":
         msgs.append({"type": "message", "role": "user", "content": [{"type": "input_text", "text": question}]})
+    elif fmt == "bedrock":
+        msgs.append({"role": "user", "content": [{"text": question}]})
     else:
         msgs.append({"role": "user", "content": question})
     n = 0
@@ -89,11 +91,15 @@ def build(fmt: str, question: str, rounds: list[list[str]], names: list[str] | N
                              "content": [{"type": "output_text", "text": "Done."}]})
                 msgs.append({"type": "message", "role": "user",
                              "content": [{"type": "input_text", "text": followups[r]}]})
+            elif fmt == "bedrock":
+                msgs.append({"role": "assistant", "content": [{"text": "Done."}]})
+                msgs.append({"role": "user", "content": [{"text": followups[r]}]})
             else:
                 msgs.append({"role": "assistant", "content": "Done." if fmt == "openai"
                              else [{"type": "text", "text": "Done."}]})
                 msgs.append({"role": "user", "content": followups[r]})
-        calls, results = [], []
+        calls: list[dict[str, Any]] = []
+        results: list[dict[str, Any]] = []
         for out in outputs:
             n += 1
             pool = names or ["bash", "read_file", "http_get"]
@@ -106,6 +112,11 @@ def build(fmt: str, question: str, rounds: list[list[str]], names: list[str] | N
             elif fmt == "anthropic":
                 calls.append({"type": "tool_use", "id": f"toolu_{n}", "name": name, "input": args})
                 results.append({"type": "tool_result", "tool_use_id": f"toolu_{n}", "content": out})
+            elif fmt == "bedrock":
+                calls.append({"toolUse": {"toolUseId": f"tooluse_{n}", "name": name, "input": args}})
+                result: dict[str, Any] = {"toolUseId": f"tooluse_{n}", "content": [{"text": out}],
+                                          "status": "success"}
+                results.append({"toolResult": result})
             else:
                 msgs.append({"type": "function_call", "call_id": f"fc_{n}", "name": name,
                              "arguments": json.dumps(args)})
@@ -115,6 +126,9 @@ def build(fmt: str, question: str, rounds: list[list[str]], names: list[str] | N
             msgs.extend(results)
         elif fmt == "anthropic":
             msgs.append({"role": "assistant", "content": [{"type": "text", "text": f"Round {r}."}, *calls]})
+            msgs.append({"role": "user", "content": results})
+        elif fmt == "bedrock":
+            msgs.append({"role": "assistant", "content": [{"text": f"Round {r}."}, *calls]})
             msgs.append({"role": "user", "content": results})
     return msgs
 
@@ -139,6 +153,8 @@ def tool_texts(fmt: str, messages: list[dict[str, Any]]) -> list[str]:
             out.extend(b["content"] for b in m["content"] if b.get("type") == "tool_result")
         elif fmt == "responses" and m.get("type") == "function_call_output":
             out.append(m["output"])
+        elif fmt == "bedrock" and isinstance(m.get("content"), list):
+            out.extend(p["text"] for b in m["content"] if "toolResult" in b for p in b["toolResult"]["content"])
     return out
 
 
@@ -154,6 +170,10 @@ def skeleton(fmt: str, messages: list[dict[str, Any]]) -> list[Any]:
                             for b in m["content"]]
         elif fmt == "responses" and m.get("type") == "function_call_output":
             m["output"] = "<tool output>"
+        elif fmt == "bedrock" and isinstance(m.get("content"), list):
+            m["content"] = [{"toolResult": {**b["toolResult"], "content": [{"text": "<tool output>"}
+                                                                          for _ in b["toolResult"]["content"]]}}
+                            if "toolResult" in b else b for b in m["content"]]
         out.append(m)
     return out
 

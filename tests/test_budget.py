@@ -31,7 +31,7 @@ from headroom.rounds import checkpoints, message_kind, round_start
 #: fixtures/build_agent_loop.py.
 LOOP = json.loads((Path(__file__).parent / "fixtures" / "agent_loop.json").read_text())
 ROUNDS: list[dict[str, Any]] = LOOP["rounds"]
-FORMATS = ("openai", "anthropic", "responses")
+FORMATS = ("openai", "anthropic", "responses", "bedrock")
 MODEL = "gpt-4o"
 
 
@@ -43,7 +43,8 @@ def _output(n: int, k: int = 0) -> str:
 def _loop(fmt: str, rounds: list[dict[str, Any]] = ROUNDS) -> tuple[list[dict[str, Any]], list[int]]:
     """The fixture loop in ``fmt`` and the end (exclusive) of every round. Anthropic rounds
     carry thinking blocks and two cache_control breakpoints (an old result, the newest
-    round's last result); Responses rounds carry reasoning items."""
+    round's last result), Bedrock rounds reasoningContent and cachePoint blocks the same
+    way; Responses rounds carry reasoning items."""
     msgs = build(fmt, LOOP["question"], [])  # (system message,) the question
     ends = []
     for r, rnd in enumerate(rounds):
@@ -66,6 +67,17 @@ def _loop(fmt: str, rounds: list[dict[str, Any]] = ROUNDS) -> tuple[list[dict[st
             if r in (4, len(rounds) - 1):
                 results[-1]["cache_control"] = {"type": "ephemeral"}
             msgs.append({"role": "user", "content": results})
+        elif fmt == "bedrock":
+            signed = {"text": f"Next step: {say}", "signature": hashlib.sha256(say.encode()).hexdigest()}
+            reasoning = [{"reasoningContent": {"reasoningText": signed}}] if r % 3 == 0 else []
+            msgs.append({"role": "assistant", "content": [*reasoning, {"text": say}, *[
+                {"toolUse": {"toolUseId": f"tooluse_{i}", "name": c["name"], "input": c["args"]}}
+                for i, c in zip(ids, calls)]]})
+            blocks: list[dict[str, Any]] = [{"toolResult": {"toolUseId": f"tooluse_{i}", "content": [
+                {"text": c["output"]}]}} for i, c in zip(ids, calls)]
+            if r in (4, len(rounds) - 1):
+                blocks.append({"cachePoint": {"type": "default"}})
+            msgs.append({"role": "user", "content": blocks})
         else:
             msgs.append({"type": "reasoning", "id": f"rs_{r:02d}", "summary": [{"type": "summary_text", "text": say}],
                          "encrypted_content": hashlib.sha256(say.encode()).hexdigest()})
@@ -87,7 +99,8 @@ def _agent(fmt: str = "openai", newest: int = 5) -> list[dict[str, Any]]:
     if fmt == "openai":
         tail = tail[1:]  # no second system message
     for m in tail:  # renumber call ids so they stay unique
-        text = json.dumps(m).replace("call_1", "call_9").replace("toolu_1", "toolu_9").replace("fc_1", "fc_9")
+        text = json.dumps(m).replace("call_1", "call_9").replace("toolu_1", "toolu_9").replace("fc_1", "fc_9") \
+            .replace("tooluse_1", "tooluse_9")
         msgs.append(json.loads(text))
     return msgs
 
@@ -108,6 +121,12 @@ def _pairs(fmt: str, msgs: list[dict[str, Any]]) -> list[tuple[str, str]]:
                     out.append(("result", b["tool_use_id"]))
         elif fmt == "responses" and m.get("type") in ("function_call", "function_call_output"):
             out.append(("call" if m["type"] == "function_call" else "result", m["call_id"]))
+        elif fmt == "bedrock":
+            for b in m["content"]:
+                if "toolUse" in b:
+                    out.append(("call", b["toolUse"]["toolUseId"]))
+                elif "toolResult" in b:
+                    out.append(("result", b["toolResult"]["toolUseId"]))
     return out
 
 
@@ -134,7 +153,8 @@ def test_rounds_and_checkpoints(fmt: str) -> None:
     msgs, ends = _loop(fmt)
     kinds = [message_kind(m, fmt) for m in msgs]
     asked = last_user_turn(msgs, fmt) + 1
-    results = len(ROUNDS) if fmt == "anthropic" else sum(len(r["calls"]) for r in ROUNDS)  # Anthropic: one a round
+    # Anthropic, Bedrock: one result message a round
+    results = len(ROUNDS) if fmt in ("anthropic", "bedrock") else sum(len(r["calls"]) for r in ROUNDS)
     assert kinds.count("user") == 1 and kinds.count("result") == results
     assert checkpoints(kinds) == [asked, *ends]  # after the question, then after every round
     assert [round_start(kinds, end) for end in ends] == [asked, *ends[:-1]]

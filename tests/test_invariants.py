@@ -159,8 +159,8 @@ def test_caller_errors_name_the_problem(messages: Any, error: type[Exception], n
 
 
 def test_unknown_forced_format() -> None:
-    with pytest.raises(ValueError, match="unknown format 'bedrock'"):
-        compress([{"role": "user", "content": "hi"}], MODEL, format="bedrock")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown format 'gemini'"):
+        compress([{"role": "user", "content": "hi"}], MODEL, format="gemini")  # type: ignore[arg-type]
 
 
 def test_anthropic_block_without_type_is_named() -> None:

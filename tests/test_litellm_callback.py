@@ -26,9 +26,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")  # py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from fake_upstream import FakeUpstream  # noqa: E402
 
-import headroom.callbacks.litellm as hl  # noqa: E402
+import headroom.request as hreq  # noqa: E402
 from headroom.callbacks import CallRecord, HeadroomCallback  # noqa: E402
 from headroom.ccr import MemoryStore  # noqa: E402
+from headroom.config import Config  # noqa: E402
 
 NEEDLE = "2024-06-01 09:00:00 ERROR worker-3 lost heartbeat; batch 2999 requeued"
 LOG = "\n".join(f"2024-06-01 08:{i // 60 % 60:02d}:{i % 60:02d} INFO dispatcher sent batch {i} to worker-{i % 5}"
@@ -250,7 +251,7 @@ def test_compress_raising_never_fails_the_call(upstream: FakeUpstream, callback:
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("engine down")
 
-    monkeypatch.setattr(hl, "compress", explode)
+    monkeypatch.setattr(hreq, "compress", explode)
     base = upstream.url + "/v1"
     if how == "completion":
         response = litellm.completion(model="openai/gpt-4o", messages=openai_messages(), api_base=base, api_key="k")
@@ -291,13 +292,13 @@ def test_big_requests_are_compressed_off_the_event_loop(callback: HeadroomCallba
     import threading
 
     threads: list[int] = []
-    real = hl.compress
+    real = hreq.compress
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         threads.append(threading.get_ident())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(hl, "compress", spy)
+    monkeypatch.setattr(hreq, "compress", spy)
 
     async def run() -> int:
         await callback.async_pre_call_hook(None, None, {"model": "gpt-4o", "messages": openai_messages()},
@@ -309,3 +310,31 @@ def test_big_requests_are_compressed_off_the_event_loop(callback: HeadroomCallba
     callback.thread_threshold_chars = 1000
     asyncio.run(run())
     assert threads[0] == loop_thread and threads[1] != loop_thread
+
+
+STAMPED = "You are an SRE. Current time: 2026-12-07T11:22:28Z."
+
+
+def test_cache_alignment_reports_on_every_path(upstream: FakeUpstream, callback: HeadroomCallback) -> None:
+    """The callback hands compress() the request's system prompt and tools, so a timestamp
+    in the system prompt is found whichever hook ran (and the call still goes out)."""
+    messages = [{"role": "system", "content": STAMPED}, *openai_messages()[1:]]
+    litellm.completion(model="openai/gpt-4o", messages=messages, api_base=upstream.url + "/v1", api_key="k")
+    data = {"model": "claude-sonnet-4-5", "system": STAMPED, "messages": anthropic_messages(), "max_tokens": 64}
+    asyncio.run(callback.async_pre_call_hook(None, None, data, "anthropic_messages"))
+    assert [r.cache_findings for r in callback.calls] == [1, 1]
+    assert callback.stats.cache_findings == 2 and callback.stats.as_dict()["cache_findings"] == 2
+
+
+def test_cache_alignment_on_fixes_the_forwarded_system_prompt(upstream: FakeUpstream) -> None:
+    callback = HeadroomCallback(Config(cache_align="on"), store=MemoryStore())
+    data = {"model": "claude-sonnet-4-5", "system": STAMPED, "messages": anthropic_messages(), "max_tokens": 64}
+    new = asyncio.run(callback.async_pre_call_hook(None, None, data, "anthropic_messages"))
+    assert new is not None and "2026-12-07T11:22:28Z" not in json.dumps(new["system"])
+    assert "2026-12-07T11:22:28Z" in json.dumps(new["messages"])  # the value moved after the cached prefix
+    assert data["system"] == STAMPED  # the caller's request is not mutated
+    with_tools = {"model": "gpt-4o", "messages": openai_messages(),
+                  "tools": [{"type": "function", "function": {"name": "b", "parameters": {"type": "object"}}},
+                            {"type": "function", "function": {"name": "a", "parameters": {"type": "object"}}}]}
+    sent = asyncio.run(callback.async_pre_call_hook(None, None, with_tools, "acompletion"))
+    assert sent is not None and [t["function"]["name"] for t in sent["tools"]] == ["a", "b"]  # canonical order

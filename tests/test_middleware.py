@@ -27,7 +27,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route  # noqa: E402
 
 import headroom.middleware.asgi as asgi  # noqa: E402
+import headroom.request as hreq  # noqa: E402
 from headroom.ccr import MemoryStore  # noqa: E402
+from headroom.config import Config  # noqa: E402
 from headroom.middleware import CompressionMiddleware  # noqa: E402
 
 NEEDLE = "2024-06-01 09:00:00 ERROR worker-3 lost heartbeat; batch 2999 requeued"
@@ -304,13 +306,13 @@ def test_later_receive_calls_are_delegated_untouched() -> None:
 
 
 def test_big_bodies_are_compressed_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = asgi.compress
+    real = hreq.compress
 
     def slow(*args: Any, **kwargs: Any) -> Any:
         time.sleep(1.0)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(asgi, "compress", slow)
+    monkeypatch.setattr(hreq, "compress", slow)
     recorder = Recorder()
     app = build_app("starlette", recorder, thread_threshold_bytes=100_000, max_threads=2)
 
@@ -336,7 +338,7 @@ def test_compression_errors_send_the_original_body(monkeypatch: pytest.MonkeyPat
         raise RuntimeError("boom")
 
     if failure == "compress":
-        monkeypatch.setattr(asgi, "compress", boom)
+        monkeypatch.setattr(hreq, "compress", boom)
     else:
         monkeypatch.setattr("headroom.pipeline.compressor_for", lambda kind: boom)
     recorder = Recorder()
@@ -360,3 +362,32 @@ def test_custom_paths_and_request_shapes() -> None:
     assert json.loads(recorder.bodies[1]) == original
     assert asgi.request_shape({"input": "just text"}, "/v1/responses") == (None, "auto")
     assert asgi.request_shape({"messages": []}, "/v1/messages") == ("messages", "anthropic")
+
+
+@pytest.mark.parametrize("shape", ["anthropic", "responses", "openai"])
+def test_cache_alignment_runs_on_the_system_prompt_and_tools(shape: str) -> None:
+    """A timestamp in the system prompt breaks the provider's cache every request: the
+    middleware reports it (a header) by default and, with cache_align="on", forwards a
+    body whose system prompt no longer changes from one request to the next."""
+    stamp = "Current time: 2026-12-07T11:22:28Z."
+    body = request_body(shape)
+    if shape == "openai":
+        body["messages"] = [{"role": "system", "content": f"You are an SRE. {stamp}"}, *body["messages"]]
+    else:
+        body["system" if shape == "anthropic" else "instructions"] = f"You are an SRE. {stamp}"
+    path = {"anthropic": "/v1/messages", "responses": "/v1/responses", "openai": "/v1/chat/completions"}[shape]
+    recorder = Recorder()
+    response = post(build_app("starlette", recorder), "asgi", path, json.dumps(body).encode())
+    assert response.headers["x-headroom-cache-findings"] == "1"
+    assert "2026-12-07T11:22:28Z" in recorder.bodies[0].decode()  # report only: left as it was
+
+    fixed = Recorder()
+    app = build_app("starlette", fixed, config=Config(cache_align="on"))
+    later = json.loads(json.dumps(body).replace("11:22:28", "11:23:05"))
+    for sent in (body, later):
+        post(app, "asgi", path, json.dumps(sent).encode())
+    first, second = (json.loads(b) for b in fixed.bodies)
+    key = "instructions" if shape == "responses" else "system"
+    prefix = (first[key], second[key]) if shape != "openai" else (first["messages"][0], second["messages"][0])
+    assert prefix[0] == prefix[1] and "2026-12-07T11:2" not in json.dumps(prefix[0])
+    assert "11:22:28" in json.dumps(first) and "11:23:05" in json.dumps(second)  # moved into a note, not lost

@@ -14,7 +14,8 @@ HEAVY = ("litellm", "torch", "transformers", "starlette", "fastapi", "redis", "t
 
 
 def test_import_is_light() -> None:
-    code = "import sys, headroom; print(' '.join(sorted(m for m in sys.modules)))"
+    code = ("import sys, headroom, headroom.adapters, headroom.adapters.loop; "
+            "print(' '.join(sorted(m for m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     loaded = {m.split(".")[0] for m in out}
     assert not loaded & set(HEAVY), loaded & set(HEAVY)

@@ -33,12 +33,15 @@ def test_result_fields_and_ratio() -> None:
     assert result.transforms_applied == [f"logs:{unit.strategy}"]
 
 
-@pytest.mark.parametrize("fmt", ["openai", "anthropic", "responses"])
+@pytest.mark.parametrize("fmt", ["openai", "anthropic", "responses", "bedrock"])
 def test_tools_in_the_request_format(fmt: str) -> None:
     result = compress(build(fmt, QUESTION, [[LOG]]), "gpt-4o", store=MemoryStore())
     [tool] = result.tools
     if fmt == "anthropic":
         assert tool["name"] == "headroom_retrieve" and tool["input_schema"]["required"] == ["ref"]
+    elif fmt == "bedrock":
+        assert tool["toolSpec"]["name"] == "headroom_retrieve"
+        assert tool["toolSpec"]["inputSchema"]["json"]["required"] == ["ref"]
     elif fmt == "responses":
         assert tool["type"] == "function" and tool["name"] == "headroom_retrieve"
     else:

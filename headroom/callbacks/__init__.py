@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from headroom.callbacks.litellm import CallRecord, HeadroomCallback
+    from headroom.callbacks.litellm import HeadroomCallback
+    from headroom.stats import CallRecord
 
 __all__ = ["CallRecord", "HeadroomCallback"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "CallRecord":
+        from headroom.stats import CallRecord
+
+        return CallRecord
     if name in __all__:
         from headroom.callbacks import litellm
 

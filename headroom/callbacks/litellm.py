@@ -23,7 +23,6 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
@@ -31,7 +30,8 @@ from litellm.integrations.custom_logger import CustomLogger
 from headroom.ccr.store import Store
 from headroom.config import DEFAULT_CONFIG, Config
 from headroom.hooks import Hooks
-from headroom.pipeline import compress
+from headroom.request import compress_request
+from headroom.stats import CallRecord, Stats
 
 __all__ = ["CallRecord", "HeadroomCallback"]
 
@@ -43,29 +43,13 @@ _RESPONSES = frozenset({"responses", "aresponses"})
 _MEMO = 4096  # call ids remembered as already compressed
 
 
-@dataclass(frozen=True)
-class CallRecord:
-    """One request Headroom looked at; ``error`` set when it went out uncompressed because of it."""
-
-    model: str | None
-    call_type: str
-    hook: str
-    tokens_before: int
-    tokens_after: int
-    ms: float
-    error: str | None = None
-
-    @property
-    def tokens_saved(self) -> int:
-        return self.tokens_before - self.tokens_after
-
-
 class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy runs without litellm)
     """``litellm.callbacks = [HeadroomCallback()]`` (SDK) or ``callbacks:`` in the proxy config.
 
     ``config``, ``store`` and ``hooks`` go to :func:`headroom.compress`. Requests whose text
     exceeds ``thread_threshold_chars`` are compressed in a worker thread from the async hooks.
-    Stats: ``total_tokens_saved`` and ``calls`` (the last ``max_records`` :class:`CallRecord`).
+    Stats: ``stats`` (:class:`headroom.stats.Stats`: tokens before/after/saved, units,
+    errors; ``calls``, the last ``max_records`` records), also as ``total_tokens_saved``/``calls``.
     A subclass that overrides nothing keeps working; the proxy only calls an
     ``async_pre_call_hook`` defined on the class itself, so a subclass must re-declare it.
     """
@@ -76,12 +60,26 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy ru
         self.config = config or DEFAULT_CONFIG
         self.store = store
         self.hooks = hooks
-        self.max_records = max_records
         self.thread_threshold_chars = thread_threshold_chars
-        self.total_tokens_saved = 0
-        self.calls: list[CallRecord] = []
+        self.stats = Stats(max_records)
         self._lock = threading.Lock()
         self._handled: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def max_records(self) -> int:
+        return self.stats.max_records
+
+    @max_records.setter
+    def max_records(self, value: int) -> None:
+        self.stats.max_records = value
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        return self.stats.calls
+
+    @property
+    def total_tokens_saved(self) -> int:
+        return self.stats.tokens_saved
 
     # -- the hooks LiteLLM calls ------------------------------------------------------
 
@@ -105,8 +103,8 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy ru
                     or self._seen(kwargs.get("litellm_call_id"))):
                 return
             new = self._compress(body, "messages", "auto", call_type, "log_pre_api_call")
-            if new is not None:
-                body["messages"] = new["messages"]
+            if new is not None:  # the very dict LiteLLM sends: change it in place
+                body.update({k: v for k, v in new.items() if body.get(k) is not v})
         except Exception as exc:  # never raise into LiteLLM
             log.warning("headroom: LiteLLM log_pre_api_call failed; sent unchanged: %s: %s", type(exc).__name__, exc)
 
@@ -131,31 +129,18 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy ru
         """A copy of ``request`` with ``request[key]`` compressed, or ``None`` to send it as it is."""
         started = time.perf_counter()
         model = request.get("model") if isinstance(request.get("model"), str) else None
-        config = self.config.with_(format=fmt) if self.config.format == "auto" and fmt != "auto" else self.config
         try:
-            result = compress(request[key], model, config=config, hooks=self.hooks, store=self.store)
+            new, result = compress_request(request, key, fmt, config=self.config, hooks=self.hooks,
+                                           store=self.store)
         except Exception as exc:  # fail open: the call goes out uncompressed
             log.warning("headroom: compressing a LiteLLM %s request failed; sent unchanged: %s: %s",
                         call_type, type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
-            self._record(CallRecord(model, call_type, hook, 0, 0, _ms(started), f"{type(exc).__name__}: {exc}"))
+            self.stats.record(CallRecord(model, call_type, hook, 0, 0, _ms(started), f"{type(exc).__name__}: {exc}"))
             return None
-        errors = "; ".join(u.error for u in result.errors if u.error)
-        self._record(CallRecord(model, call_type, hook, result.tokens_before, result.tokens_after, _ms(started),
-                                errors or None))
-        if result.tokens_saved <= 0:
-            return None
-        new = dict(request)
-        new[key] = result.messages
+        self.stats.record(CallRecord.of(result, model, call_type, hook, _ms(started)))
         return new
 
     # -- bookkeeping ----------------------------------------------------------------
-
-    def _record(self, record: CallRecord) -> None:
-        with self._lock:
-            self.calls.append(record)
-            self.total_tokens_saved += record.tokens_saved
-            if len(self.calls) > self.max_records:
-                del self.calls[:-self.max_records]
 
     def _mark(self, call_id: Any) -> None:
         if isinstance(call_id, str) and call_id:

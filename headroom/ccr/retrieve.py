@@ -30,7 +30,7 @@ from headroom.ccr.markers import MARKER_RE
 from headroom.ccr.store import Store
 from headroom.ccr.tool import TOOL_NAME
 
-__all__ = ["answer_retrieval_calls", "filter_text", "retrieve"]
+__all__ = ["answer_call", "answer_retrieval_calls", "filter_text", "retrieve"]
 
 _COND_RE = re.compile(r"^([A-Za-z_$@][\w.$@-]*?)(!=|>=|<=|==|=|>|<)(.*)$", re.S)
 _KV_RE = re.compile(r'(?<![\w.-])([A-Za-z_][\w.-]*)=("[^"]*"|[^\s,;]+)')
@@ -222,16 +222,28 @@ def _plain(obj: Any) -> Any:
     return dump() if callable(dump) else obj
 
 
+def _has_tool_use(blocks: Any) -> bool:
+    """Bedrock Converse blocks: keyed by kind (``{"toolUse": ...}``), no ``type``."""
+    return isinstance(blocks, list) and any(isinstance(b, dict) and "toolUse" in b for b in blocks)
+
+
 def _detect(response: Any) -> str:
     if isinstance(response, list):
+        if _has_tool_use(response):
+            return "bedrock"
         types = {item.get("type") for item in response if isinstance(item, dict)}
         return "anthropic" if "tool_use" in types and "function_call" not in types else "responses"
     if not isinstance(response, dict):
         raise TypeError(f"expected a response dict or a list of output items, got {type(response).__name__}")
     if "choices" in response or "tool_calls" in response or "function_call" in response:
         return "openai"
-    if isinstance(response.get("output"), list) or response.get("type") == "function_call":
+    output = response.get("output")
+    if isinstance(output, dict) and isinstance(output.get("message"), dict):
+        return "bedrock"
+    if isinstance(output, list) or response.get("type") == "function_call":
         return "responses"
+    if _has_tool_use(response.get("content")):
+        return "bedrock"
     if isinstance(response.get("content"), list):
         return "anthropic"
     return "openai"
@@ -258,12 +270,22 @@ def _calls(response: Any, fmt: str) -> Iterator[tuple[str, Any]]:
         for item in map(_plain, items if isinstance(items, list) else [items]):
             if isinstance(item, dict) and item.get("type") == "function_call" and item.get("name") == TOOL_NAME:
                 yield str(item.get("call_id")), item.get("arguments")
+    elif fmt == "bedrock":
+        message = response
+        if isinstance(response, dict) and isinstance(response.get("output"), dict):
+            message = _plain(response["output"].get("message") or {})
+        blocks = message if isinstance(message, list) else message.get("content") or ()
+        for block in map(_plain, blocks):
+            use = _plain(block.get("toolUse")) if isinstance(block, dict) else None
+            if isinstance(use, dict) and use.get("name") == TOOL_NAME:
+                yield str(use.get("toolUseId")), use.get("input")
     else:
-        raise ValueError(f"unknown format {fmt!r}; expected 'auto', 'openai', 'anthropic' or 'responses'")
+        raise ValueError(f"unknown format {fmt!r}; expected 'auto', 'openai', 'anthropic', 'responses' or 'bedrock'")
 
 
-def _answer(arguments: Any, store: Store | None) -> tuple[str, bool]:
-    """(tool result text, is_error) for one call's arguments."""
+def answer_call(arguments: Any, store: Store | None = None) -> tuple[str, bool]:
+    """(tool result text, is_error) for one ``headroom_retrieve`` call's arguments (a dict
+    or its JSON text); unknown refs and bad arguments give an error text a model can act on."""
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments) if arguments.strip() else {}
@@ -287,10 +309,12 @@ def answer_retrieval_calls(response: Any, *, fmt: str = "auto", store: Store | N
     """Tool-result messages answering every ``headroom_retrieve`` call in a model reply.
 
     ``response`` is an OpenAI chat completion or its assistant message, an Anthropic
-    message (or its content blocks), or a Responses response (or its output items).
+    message (or its content blocks), a Responses response (or its output items), or a
+    Bedrock Converse response (or its ``output.message``, or that message's content).
     Append the result to the conversation and call the model again. Other tools' calls
-    are left to the app; with Anthropic, put your own ``tool_result`` blocks into the
-    same user message as these. Unknown or expired refs answer an error result.
+    are left to the app; with Anthropic and Bedrock, put your own ``tool_result`` /
+    ``toolResult`` blocks into the same user message as these (Bedrock rejects two user
+    messages in a row). Unknown or expired refs answer an error result.
     """
     response = _plain(response)
     if isinstance(response, list):
@@ -299,16 +323,21 @@ def answer_retrieval_calls(response: Any, *, fmt: str = "auto", store: Store | N
         fmt = _detect(response)
     results: list[dict[str, Any]] = []
     for call_id, arguments in _calls(response, fmt):
-        text, is_error = _answer(arguments, store)
+        text, is_error = answer_call(arguments, store)
         if fmt == "openai":
             results.append({"role": "tool", "tool_call_id": call_id, "content": text})
         elif fmt == "responses":
             results.append({"type": "function_call_output", "call_id": call_id, "output": text})
+        elif fmt == "bedrock":
+            result: dict[str, Any] = {"toolUseId": call_id, "content": [{"text": text}]}
+            if is_error:
+                result["status"] = "error"
+            results.append({"toolResult": result})
         else:
             block: dict[str, Any] = {"type": "tool_result", "tool_use_id": call_id, "content": text}
             if is_error:
                 block["is_error"] = True
             results.append(block)
-    if fmt == "anthropic":
+    if fmt in ("anthropic", "bedrock"):
         return [{"role": "user", "content": results}] if results else []
     return results

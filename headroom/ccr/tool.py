@@ -18,7 +18,10 @@ _PARAMETERS: dict[str, Any] = {
 
 
 def tool_definition(fmt: str) -> dict[str, Any]:
-    """The tool definition in the request's format (``openai``, ``anthropic``, ``responses``)."""
+    """The tool definition in the request's format (``openai``, ``anthropic``, ``responses``,
+    ``bedrock``: an entry of the Converse ``toolConfig.tools`` list)."""
+    if fmt == "bedrock":
+        return {"toolSpec": {"name": TOOL_NAME, "description": _DESCRIPTION, "inputSchema": {"json": _PARAMETERS}}}
     if fmt == "anthropic":
         return {"name": TOOL_NAME, "description": _DESCRIPTION, "input_schema": _PARAMETERS}
     if fmt == "responses":

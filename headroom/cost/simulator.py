@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from headroom.cache_align import NOTE_PREFIX
+from headroom.cache_align import NOTE_PREFIX, body_format, request_tools
 from headroom.cost.prices import Price, price_for
-from headroom.formats import detect_format, module_for
+from headroom.formats import module_for
 from headroom.tokens import encoding_for_model
 
 __all__ = ["SimReport", "TurnCost", "segments", "simulate"]
@@ -84,33 +84,36 @@ def _key(value: Any) -> str:
 def segments(body: dict[str, Any], fmt: str = "auto") -> list[Segment]:
     """The cached-order segments of a request body (tools, system, messages/blocks)."""
     out: list[Segment] = []
-    for i, tool in enumerate(body.get("tools") or []):
-        out.append(Segment(f"tools[{i}]", _key(tool), json.dumps(tool, ensure_ascii=False),
-                           isinstance(tool, dict) and "cache_control" in tool))
+    for i, tool in enumerate(request_tools(body) or []):
+        out.append(Segment(f"tools[{i}]", _key(tool), json.dumps(tool, ensure_ascii=False), _mark(tool)))
     key = "input" if isinstance(body.get("input"), list) else "messages"
     messages = list(body.get(key) or [])
     if fmt == "auto":
-        fmt = "responses" if key == "input" else ("anthropic" if "system" in body else detect_format(messages))
+        fmt = body_format(body)
     module = module_for(fmt, messages)
     system = body.get("instructions" if fmt == "responses" else "system")
     blocks = [system] if isinstance(system, str) else list(system or [])
     for j, block in enumerate(blocks):
         text = block if isinstance(block, str) else str(block.get("text", "")) if isinstance(block, dict) else ""
-        out.append(Segment(f"system[{j}]" if len(blocks) > 1 else "system", _key(block), text,
-                           isinstance(block, dict) and "cache_control" in block))
+        out.append(Segment(f"system[{j}]" if len(blocks) > 1 else "system", _key(block), text, _mark(block)))
     for i, msg in enumerate(messages):
         content = msg.get("content") if isinstance(msg, dict) else None
-        if fmt == "anthropic" and isinstance(content, list) and content:
+        if fmt in ("anthropic", "bedrock") and isinstance(content, list) and content:
             meta = {k: v for k, v in msg.items() if k != "content"}
             for j, block in enumerate(content):
                 text = " ".join(module.visible_texts({**meta, "content": [block]}))
-                out.append(Segment(f"{key}[{i}].content[{j}]", _key([meta, j, block]), text,
-                                   isinstance(block, dict) and "cache_control" in block, text.startswith(NOTE_PREFIX)))
+                out.append(Segment(f"{key}[{i}].content[{j}]", _key([meta, j, block]), text, _mark(block),
+                                   text.startswith(NOTE_PREFIX)))
         else:
             text = " ".join(module.visible_texts(msg)) if isinstance(msg, dict) else ""
             mark = isinstance(content, list) and any(isinstance(p, dict) and "cache_control" in p for p in content)
             out.append(Segment(f"{key}[{i}]", _key(msg), text, mark, text.startswith(NOTE_PREFIX)))
     return out
+
+
+def _mark(part: Any) -> bool:
+    """A cache breakpoint: Anthropic's ``cache_control`` on the part, or a Bedrock ``cachePoint``."""
+    return isinstance(part, dict) and ("cache_control" in part or "cachePoint" in part)
 
 
 class _Tokens:

@@ -6,22 +6,27 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from headroom.formats import anthropic, openai_chat, responses
+from headroom.formats import anthropic, bedrock, openai_chat, responses
 from headroom.formats.base import Unit, get_path, set_path
 
 __all__ = ["FORMATS", "Unit", "detect_format", "get_path", "module_for", "set_path", "units", "visible_texts"]
 
-FORMATS: dict[str, ModuleType] = {"openai": openai_chat, "anthropic": anthropic, "responses": responses}
+FORMATS: dict[str, ModuleType] = {"openai": openai_chat, "anthropic": anthropic, "responses": responses,
+                                   "bedrock": bedrock}
 
 
 def detect_format(messages: list[Any]) -> str:
     """``responses`` if any item is a Responses item, ``anthropic`` if any message has content
-    blocks only Anthropic uses, else ``openai`` (plain role/content messages read the same)."""
+    blocks only Anthropic uses, ``bedrock`` if any has Converse blocks (keyed by kind, no
+    ``type``) and none has an OpenAI-only shape (system/tool roles, ``tool_calls``), else
+    ``openai`` (plain role/content messages read the same)."""
     dicts = [m for m in messages if isinstance(m, dict)]
     if any(responses.looks_like(m) for m in dicts):
         return "responses"
     if any(anthropic.looks_like(m) for m in dicts):
         return "anthropic"
+    if any(bedrock.looks_like(m) for m in dicts) and not any(openai_chat.looks_like(m) for m in dicts):
+        return "bedrock"
     return "openai"
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from headroom.formats.base import Unit, clip_question, require_dict, require_role
+from headroom.formats.base import Unit, clip_question, content_texts, require_dict, require_role
 
 NAME = "anthropic"
 ROLES = frozenset({"user", "assistant"})
@@ -98,13 +98,7 @@ def _block_texts(block: dict[str, Any]) -> Iterator[str]:
 
 
 def visible_texts(msg: dict[str, Any]) -> Iterator[str]:
-    content = msg.get("content")
-    if isinstance(content, str):
-        yield content
-    elif isinstance(content, list):
-        for block in content:
-            if isinstance(block, dict):
-                yield from _block_texts(block)
+    return content_texts(msg, _block_texts)
 
 
 def looks_like(msg: dict[str, Any]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -86,3 +87,14 @@ def text_parts(content: Any, text_types: frozenset[str]) -> list[tuple[Path, str
             if isinstance(part, dict) and part.get("type") in text_types and isinstance(part.get("text"), str):
                 out.append(((i, "text"), part["text"]))
     return out
+
+
+def content_texts(msg: dict[str, Any], block_texts: Callable[[dict[str, Any]], Iterator[str]]) -> Iterator[str]:
+    """The text of a string-or-blocks ``content``, each block read by ``block_texts``."""
+    content = msg.get("content")
+    if isinstance(content, str):
+        yield content
+    elif isinstance(content, list):
+        for block in content:
+            if isinstance(block, dict):
+                yield from block_texts(block)

@@ -17,9 +17,9 @@ import anyio
 import anyio.to_thread
 
 from headroom.ccr.store import Store
-from headroom.config import DEFAULT_CONFIG, Config
+from headroom.config import Config
 from headroom.hooks import Hooks
-from headroom.pipeline import compress
+from headroom.request import compress_request
 from headroom.result import CompressResult
 
 __all__ = ["DEFAULT_PATHS", "CompressionMiddleware"]
@@ -50,7 +50,9 @@ class CompressionMiddleware:
 
     Bypassed: the ``x-headroom-bypass: 1`` header, non-JSON content types, any
     ``content-encoding``, malformed JSON. Compressed responses carry
-    ``x-headroom-tokens-before/-after/-saved`` headers.
+    ``x-headroom-tokens-before/-after/-saved`` headers, and ``x-headroom-cache-findings``
+    when cache alignment found volatile parts in the request's system prompt or tools
+    (``Config(cache_align="on")`` fixes them in the forwarded body).
     """
 
     def __init__(self, app: ASGIApp, *, config: Config | None = None, store: Store | None = None,
@@ -143,15 +145,10 @@ class CompressionMiddleware:
         key, fmt = request_shape(request, path)
         if key is None:
             return None
-        config = self.config or DEFAULT_CONFIG
-        if config.format == "auto" and fmt != "auto":
-            config = config.with_(format=fmt)
-        model = request.get("model") if isinstance(request.get("model"), str) else None
-        result = compress(request[key], model, config=config, hooks=self.hooks, store=self.store)
-        if result.tokens_saved <= 0:
+        new, result = compress_request(request, key, fmt, config=self.config, hooks=self.hooks, store=self.store)
+        if new is None:
             return body, result
-        request[key] = result.messages
-        return json.dumps(request, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), result
+        return json.dumps(new, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), result
 
 
 def request_shape(request: dict[str, Any], path: str) -> tuple[str | None, str]:
@@ -184,4 +181,6 @@ async def _send_with_stats(send: Send, result: CompressResult, message: Message)
                               (b"x-headroom-tokens-before", str(result.tokens_before).encode()),
                               (b"x-headroom-tokens-after", str(result.tokens_after).encode()),
                               (b"x-headroom-tokens-saved", str(result.tokens_saved).encode())]
+        if result.cache is not None and result.cache.findings:
+            message["headers"].append((b"x-headroom-cache-findings", str(len(result.cache.findings)).encode()))
     await send(message)
