@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh clone (only Python 3.10+ needed):
 #   make run    compress the shipped example session with the embedded defaults
 #   make test   install everything the tests need (incl. redis-server) and run them
+#   make proxy  run the compressing proxy on 127.0.0.1:8787 (Anthropic upstream)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 SHARED ?= ../shared/bench
 
-.PHONY: run test lint bench bench-shared bench-check install redis-server clean
+.PHONY: run test lint bench bench-proxy bench-shared bench-check install install-core install-proxy proxy redis-server clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,21 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# What `make run` needs: headroom, tiktoken and the tree-sitter grammars for the session's
+# source files (headroom[code]); no torch, no frameworks.
+$(VENV)/.installed-core: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[code]'
+	@touch $@
+
+install-core: $(VENV)/.installed-core
+
+# The proxy: headroom[proxy] (starlette, uvicorn, httpx, prometheus-client).
+$(VENV)/.installed-proxy: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[proxy]'
+	@touch $@
+
+install-proxy: $(VENV)/.installed-proxy
+
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -28,8 +44,11 @@ redis-server:
 	      || echo "warning: could not install redis-server; Redis tests will be skipped"; \
 	  else echo "warning: redis-server not found (apt-get install redis-server); Redis tests will be skipped"; fi; }
 
-run: install
+run: install-core
 	$(BIN)/headroom compress examples/agent_session.json --indent 1 > /dev/null
+
+proxy: install-proxy
+	$(BIN)/headroom proxy
 
 test: install redis-server
 	$(BIN)/python -m pytest -q
@@ -41,6 +60,10 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/latency.py
 	@if [ -d $(SHARED) ]; then $(MAKE) --no-print-directory bench-shared; fi
+
+# 200 concurrent streams through the proxy vs straight to the fake provider
+bench-proxy: install
+	$(BIN)/python benchmarks/proxy_load.py
 
 bench-shared: install
 	$(BIN)/python $(SHARED)/score.py --python $(abspath $(BIN)/python) --label headroom

@@ -1,9 +1,10 @@
-"""``headroom`` command line: compress a file, retrieve a ref, price a session."""
+"""``headroom`` command line: compress a file, retrieve a ref, price a session, run the proxy."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Literal, TextIO
 
@@ -129,6 +130,32 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_proxy(args: argparse.Namespace) -> int:
+    import logging
+
+    try:
+        import uvicorn
+
+        from headroom.proxy.app import create_app
+        from headroom.proxy.settings import Settings
+    except ImportError as exc:
+        sys.stderr.write(f"headroom: the proxy needs its extra: pip install 'headroom[proxy]' ({exc})\n")
+        return 1
+    try:
+        settings = Settings(host=args.host, port=args.port, backend=args.backend, upstream=args.upstream,
+                            store=args.store, admin_token=args.admin_token, connect_timeout=args.connect_timeout,
+                            read_timeout=args.read_timeout, api_version=args.api_version,
+                            config=Config(cache_align=args.cache_align, lossless_only=args.lossless_only))
+    except ValueError as exc:
+        sys.stderr.write(f"headroom: {exc}\n")
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))  # one line per request is ours
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
+                access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="headroom", description="Compress what LLM apps send to the model.")
     parser.add_argument("--version", action="version", version=f"headroom {__version__}")
@@ -164,6 +191,28 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--ttl", default="5m", choices=["5m", "1h", "24h"], help="cache lifetime (default 5m)")
     c.add_argument("--totals-only", action="store_true", help="only the totals table")
     c.set_defaults(func=_cmd_cost)
+
+    x = sub.add_parser("proxy", help="run a compressing proxy in front of an LLM provider")
+    x.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    x.add_argument("--port", type=int, default=8787, help="port (default 8787)")
+    x.add_argument("--backend", default="anthropic",
+                   choices=["anthropic", "openai", "bedrock", "vertex_ai", "azure", "openrouter"],
+                   help="provider to forward to (default anthropic; OpenAI clients work with any backend "
+                        "that speaks their format)")
+    x.add_argument("--upstream", help="provider base URL (default: the backend's own)")
+    x.add_argument("--store", help="CCR store: a SQLite path or redis://... (default: the shared SQLite file)")
+    x.add_argument("--admin-token", default=os.environ.get("HEADROOM_ADMIN_TOKEN") or None,
+                   help="allow admin routes from anywhere with 'Authorization: Bearer TOKEN' "
+                        "(default: $HEADROOM_ADMIN_TOKEN, else loopback clients only)")
+    x.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to connect upstream (default 10)")
+    x.add_argument("--read-timeout", type=float, default=600.0,
+                   help="seconds between upstream bytes before giving up (default 600)")
+    x.add_argument("--api-version", help="the azure backend's api-version")
+    x.add_argument("--cache-align", default="report", choices=["off", "report", "on"],
+                   help="prompt-cache alignment of system prompt and tools (default: report)")
+    x.add_argument("--lossless-only", action="store_true", help="only lossless transforms")
+    x.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    x.set_defaults(func=_cmd_proxy)
 
     args = parser.parse_args(argv)
     return int(args.func(args))
