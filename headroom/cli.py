@@ -1,4 +1,4 @@
-"""``headroom`` command line: compress a file, retrieve a ref, price a session, run the proxy."""
+"""``headroom`` command line: compress a file, retrieve a ref, price a session, run the proxy or an MCP server."""
 
 from __future__ import annotations
 
@@ -156,6 +156,24 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    try:
+        from headroom.mcp.server import run
+    except ImportError as exc:
+        sys.stderr.write(f"headroom: the MCP server needs its extra: pip install 'headroom[mcp]' ({exc})\n")
+        return 1
+    from headroom.ccr import default_store, open_store
+    from headroom.mcp.tools import Session
+
+    try:
+        store = open_store(args.store) if args.store else default_store()
+    except (ValueError, ImportError, OSError) as exc:
+        sys.stderr.write(f"headroom: --store {args.store}: {exc}\n")
+        return 2
+    run(Session(store, model=args.model), args.transport, args.host, args.port)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="headroom", description="Compress what LLM apps send to the model.")
     parser.add_argument("--version", action="version", version=f"headroom {__version__}")
@@ -213,6 +231,15 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--lossless-only", action="store_true", help="only lossless transforms")
     x.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     x.set_defaults(func=_cmd_proxy)
+
+    m = sub.add_parser("mcp", help="run an MCP server with headroom_compress, headroom_retrieve and headroom_stats")
+    m.add_argument("--transport", default="stdio", choices=["stdio", "http"],
+                   help="stdio (default: the client starts the server) or Streamable HTTP at http://HOST:PORT/mcp")
+    m.add_argument("--host", default="127.0.0.1", help="HTTP interface to bind (default 127.0.0.1: this machine only)")
+    m.add_argument("--port", type=int, default=8788, help="HTTP port (default 8788)")
+    m.add_argument("--store", help="CCR store: a SQLite path or redis://... (default: the shared SQLite file)")
+    m.add_argument("--model", help="model to count tokens for (default: the engine's)")
+    m.set_defaults(func=_cmd_mcp)
 
     args = parser.parse_args(argv)
     return int(args.func(args))
