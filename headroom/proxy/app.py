@@ -40,7 +40,7 @@ def make_upstream(settings: Settings) -> Upstream:
     try:
         from headroom.proxy.backends import litellm_upstream
     except ImportError as exc:
-        raise RuntimeError(f"the {settings.backend} backend needs LiteLLM: pip install 'headroom[proxy,litellm]' "
+        raise RuntimeError(f"the {settings.backend} backend needs LiteLLM: pip install 'headroom[cloud]' "
                            f"({exc})") from exc
     upstream: Upstream = litellm_upstream(settings.backend, api_base=settings.upstream, settings=settings)
     return upstream
