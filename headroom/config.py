@@ -44,6 +44,9 @@ class Config:
     query_echo: bool = False
     #: Share of a tool output's tokens a lossy cut must remove before the echo line is added.
     query_echo_min_saved: float = 0.5
+    #: Downscale base64 images the provider would pay too many tokens for, text kept legible
+    #: (needs Pillow, the ``[image]`` extra; without it images pass untouched).
+    images: bool = True
 
     def with_(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -53,7 +56,7 @@ class Config:
 
     def __hash__(self) -> int:  # options is a dict; hash what identifies the config
         return hash((self.format, self.min_unit_tokens, self.lossless_only, self.keep_scale, self.cache_align,
-                     self.token_budget, self.query_echo))
+                     self.token_budget, self.query_echo, self.images))
 
 
 DEFAULT_CONFIG = Config()

@@ -24,6 +24,7 @@ from headroom.counter import Counter
 from headroom.formats import module_for, set_path
 from headroom.formats.base import Unit
 from headroom.hooks import CompressEvent, HookContext, Hooks
+from headroom.images import compress_images
 from headroom.kinds import Detection
 from headroom.query_echo import echo_line, should_echo
 from headroom.result import CompressResult, UnitRecord
@@ -117,6 +118,11 @@ def compress(
                 log.warning("headroom: token-budget fitting failed; sent over budget: %s: %s", type(exc).__name__,
                             exc, exc_info=log.isEnabledFor(logging.DEBUG))
             after = before - sum(r.tokens_saved for r in records if r.changed) + delta
+    out, image_records = compress_images(module, msgs, out, model, cfg, store, counter)
+    if image_records:  # images count in provider image tokens, on both sides
+        records.extend(image_records)
+        before += sum(r.tokens_before for r in image_records)
+        after += sum(r.tokens_after for r in image_records)
     if note:
         # OpenAI Chat has no system= argument: plain messages with one are Anthropic's
         prefill = fmt in ("anthropic", "bedrock") or system is not None

@@ -7,11 +7,12 @@ carries ``cache_control``: changing it would move the cache breakpoint's content
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from headroom.formats.base import Unit, clip_question, content_texts, require_dict, require_role
+from headroom.formats.base import ImageSite, Unit, clip_question, content_texts, next_text, require_dict, require_role
 
 NAME = "anthropic"
 ROLES = frozenset({"user", "assistant"})
@@ -105,3 +106,63 @@ def looks_like(msg: dict[str, Any]) -> bool:
     content = msg.get("content")
     return isinstance(content, list) and any(
         isinstance(b, dict) and b.get("type") in BLOCK_TYPES for b in content)
+
+
+def _image(block: Any) -> tuple[str, str] | None:
+    """(media type, base64) of a base64 ``image`` block without ``cache_control``."""
+    if not isinstance(block, dict) or block.get("type") != "image" or "cache_control" in block:
+        return None
+    src = block.get("source")
+    if not isinstance(src, dict) or src.get("type") != "base64":
+        return None
+    mt, data = src.get("media_type"), src.get("data")
+    if not isinstance(mt, str) or not isinstance(data, str):
+        return None
+    return mt, data
+
+
+def images(messages: list[dict[str, Any]]) -> Iterator[ImageSite]:
+    """Base64 images in user turns and inside ``tool_result`` content lists, in order."""
+    names: dict[str, str] = {}
+    question = ""
+    for i, msg in enumerate(messages):
+        content = msg["content"]
+        if msg["role"] == "assistant":
+            if isinstance(content, list):
+                for block in content:
+                    if block.get("type") in ("tool_use", "server_tool_use"):
+                        names[str(block.get("id"))] = str(block.get("name") or "")
+            continue
+        if not isinstance(content, list):
+            text = _user_text(content)
+            question = clip_question(text) if text is not None else question
+            continue
+        own = _user_text(content)
+        asked = clip_question(own) if own is not None else question
+        for j, block in enumerate(content):
+            found = _image(block)
+            if found is not None:
+                yield ImageSite(i, ("content", j), found[0], found[1], None, "user", None, asked,
+                                next_text(content, j))
+            elif block.get("type") == "tool_result" and "cache_control" not in block:
+                inner = block.get("content")
+                if not isinstance(inner, list):
+                    continue
+                name = names.get(str(block.get("tool_use_id")))
+                for k, part in enumerate(inner):
+                    found = _image(part)
+                    if found is not None:
+                        yield ImageSite(i, ("content", j, "content", k), found[0], found[1], None, "tool", name,
+                                        question, next_text(inner, k))
+        if own is not None:
+            question = clip_question(own)
+
+
+def image_block(old: dict[str, Any], data: str | bytes, media_type: str) -> dict[str, Any]:
+    """``old`` with its base64 data and media type replaced."""
+    text = data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
+    return {**old, "source": {**old["source"], "media_type": media_type, "data": text}}
+
+
+def note_block(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}

@@ -98,3 +98,59 @@ def content_texts(msg: dict[str, Any], block_texts: Callable[[dict[str, Any]], I
         for block in content:
             if isinstance(block, dict):
                 yield from block_texts(block)
+
+
+@dataclass(frozen=True)
+class ImageSite:
+    """One base64 image inside the conversation (URL images are never listed).
+
+    ``path`` leads from ``messages[index]`` to the image block (its last key is the
+    block's position in a content list); ``data`` is base64 text, or raw bytes where the
+    format allows them (Bedrock); ``question`` is the latest user text before the image.
+    """
+
+    index: int
+    path: Path
+    media_type: str
+    data: str | bytes
+    detail: str | None
+    source: Source
+    tool_name: str | None
+    question: str
+    #: The text of the block right after the image ('' if none): a marker there means the
+    #: image was downscaled already.
+    following: str = ""
+
+
+def replace_block(message: dict[str, Any], path: Path, block: Any, after: Any) -> dict[str, Any]:
+    """A copy of ``message`` with the list element at ``path`` replaced by ``block`` and
+    ``after`` inserted right behind it; shares untouched parts."""
+    if not path or not isinstance(path[-1], int):
+        raise ValueError(f"not a content-list position: {path!r}")
+    top = dict(message)
+    node: Any = top
+    for key in path[:-1]:
+        child = node[key]
+        child = list(child) if isinstance(child, list) else dict(child)
+        node[key] = child
+        node = child
+    node[path[-1]] = block
+    node.insert(path[-1] + 1, after)
+    return top
+
+
+def parse_data_url(url: Any) -> tuple[str, str] | None:
+    """``(media_type, base64)`` of a ``data:<mt>;base64,<b64>`` URL, else ``None``."""
+    if not isinstance(url, str) or not url.startswith("data:"):
+        return None
+    head, sep, body = url.partition(",")
+    if not sep or not head.endswith(";base64"):
+        return None
+    return head[5:-7].split(";")[0].strip().lower(), body
+
+
+def next_text(content: list[Any], j: int, key: str = "text") -> str:
+    """The text of the block right after ``content[j]`` ('' when it is not a text block)."""
+    if j + 1 < len(content) and isinstance(content[j + 1], dict) and isinstance(content[j + 1].get(key), str):
+        return str(content[j + 1][key])
+    return ""

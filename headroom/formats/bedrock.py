@@ -12,17 +12,18 @@ unknown blocks are never touched, and neither is a block followed by a ``cachePo
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from headroom.formats.base import Unit, clip_question, content_texts, require_dict, require_role
+from headroom.formats.base import ImageSite, Unit, clip_question, content_texts, require_dict, require_role
 
 NAME = "bedrock"
 ROLES = frozenset({"user", "assistant"})
 #: Keys only Bedrock blocks have (a ``text`` block without ``type`` is Bedrock's too).
 BLOCK_KEYS = frozenset({"toolUse", "toolResult", "cachePoint", "reasoningContent", "guardContent",
-                        "citationsContent"})
+                        "citationsContent", "image", "document", "video"})
 _SILENT = frozenset({"cachePoint", "image", "document", "video"})  # nothing a token count reads
 
 
@@ -115,3 +116,73 @@ def looks_like(msg: dict[str, Any]) -> bool:
     content = msg.get("content")
     return isinstance(content, list) and any(
         isinstance(b, dict) and "type" not in b and (_is_text(b) or not BLOCK_KEYS.isdisjoint(b)) for b in content)
+
+
+def _image(content: list[Any], j: int) -> tuple[str, str | bytes] | None:
+    """(media type, base64 text or raw bytes) of an ``image`` block no ``cachePoint`` follows."""
+    block = content[j]
+    image = block.get("image") if isinstance(block, dict) else None
+    if not isinstance(image, dict) or _cached(content, j):
+        return None
+    src, fmt = image.get("source"), image.get("format")
+    if not isinstance(src, dict) or not isinstance(fmt, str) or set(src) != {"bytes"}:
+        return None  # an s3Location source is a URL: left alone
+    data = src["bytes"]
+    if isinstance(data, bytearray):
+        data = bytes(data)
+    if not isinstance(data, (str, bytes)):
+        return None
+    return f"image/{fmt.lower()}", data
+
+
+def _next_text(content: list[Any], j: int) -> str:
+    return content[j + 1]["text"] if j + 1 < len(content) and _is_text(content[j + 1]) else ""
+
+
+def images(messages: list[dict[str, Any]]) -> Iterator[ImageSite]:
+    """Base64 (or raw-bytes) images in user content and in ``toolResult`` content, in order."""
+    names: dict[str, str] = {}
+    question = ""
+    for i, msg in enumerate(messages):
+        content = msg["content"]
+        if msg["role"] == "assistant":
+            for block in content:
+                use = block.get("toolUse")
+                if isinstance(use, dict):
+                    names[str(use.get("toolUseId"))] = str(use.get("name") or "")
+            continue
+        own = _user_text(content)
+        asked = clip_question(own) if own is not None else question
+        for j, block in enumerate(content):
+            found = _image(content, j)
+            if found is not None:
+                yield ImageSite(i, ("content", j), found[0], found[1], None, "user", None, asked,
+                                _next_text(content, j))
+                continue
+            result = block.get("toolResult")
+            if _cached(content, j) or not isinstance(result, dict) or not isinstance(result.get("content"), list):
+                continue
+            inner = result["content"]
+            if any(isinstance(p, dict) and "cachePoint" in p for p in inner):
+                continue
+            name = names.get(str(result.get("toolUseId")))
+            for k in range(len(inner)):
+                found = _image(inner, k)
+                if found is not None:
+                    yield ImageSite(i, ("content", j, "toolResult", "content", k), found[0], found[1], None, "tool",
+                                    name, question, _next_text(inner, k))
+        if own is not None:
+            question = clip_question(own)
+
+
+def image_block(old: dict[str, Any], data: str | bytes, media_type: str) -> dict[str, Any]:
+    """``old`` with its bytes and format replaced; bytes stay bytes, base64 text stays text."""
+    was = old["image"]["source"]["bytes"]
+    raw = data if isinstance(data, bytes) else base64.b64decode(data)
+    value: str | bytes = raw if isinstance(was, (bytes, bytearray)) else base64.b64encode(raw).decode("ascii")
+    fmt = media_type.split("/", 1)[1]
+    return {**old, "image": {**old["image"], "format": fmt, "source": {**old["image"]["source"], "bytes": value}}}
+
+
+def note_block(text: str) -> dict[str, Any]:
+    return {"text": text}

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from headroom.formats.base import Unit, clip_question, require_dict, require_role, text_parts
+from headroom.formats.base import (
+    ImageSite,
+    Unit,
+    clip_question,
+    next_text,
+    parse_data_url,
+    require_dict,
+    require_role,
+    text_parts,
+)
 
 NAME = "openai"
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -60,3 +70,38 @@ def visible_texts(msg: dict[str, Any]) -> Iterator[str]:
 
 def looks_like(msg: dict[str, Any]) -> bool:
     return msg.get("role") in ("tool", "function", "system", "developer") or "tool_calls" in msg
+
+
+def images(messages: list[dict[str, Any]]) -> Iterator[ImageSite]:
+    """Base64 ``image_url`` parts (``data:`` URLs) of user messages, in order."""
+    question = ""
+    for i, msg in enumerate(messages):
+        if msg["role"] != "user":
+            continue
+        content = msg.get("content")
+        own = _question(msg)
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                if not isinstance(part, dict) or part.get("type") != "image_url" or "cache_control" in part:
+                    continue
+                ref = part.get("image_url")
+                url = ref.get("url") if isinstance(ref, dict) else ref
+                parsed = parse_data_url(url)
+                if parsed is None:
+                    continue
+                detail = ref.get("detail") if isinstance(ref, dict) else None
+                yield ImageSite(i, ("content", j), parsed[0], parsed[1], detail if isinstance(detail, str) else None,
+                                "user", None, own or question, next_text(content, j))
+        question = own or question
+
+
+def image_block(old: dict[str, Any], data: str | bytes, media_type: str) -> dict[str, Any]:
+    """``old`` with its data URL replaced (``detail`` kept as it was)."""
+    text = data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
+    url = f"data:{media_type};base64,{text}"
+    ref = old.get("image_url")
+    return {**old, "image_url": {**ref, "url": url} if isinstance(ref, dict) else url}
+
+
+def note_block(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}

@@ -5,11 +5,12 @@ Reasoning items and every item type not named here pass through untouched.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from headroom.formats.base import Unit, clip_question, require_dict, text_parts
+from headroom.formats.base import ImageSite, Unit, clip_question, next_text, parse_data_url, require_dict, text_parts
 
 NAME = "responses"
 ITEM_TYPES = frozenset({"message", "function_call", "function_call_output", "reasoning", "custom_tool_call",
@@ -72,3 +73,51 @@ def looks_like(item: dict[str, Any]) -> bool:
     content = item.get("content")
     return isinstance(content, list) and any(
         isinstance(p, dict) and p.get("type") in ("input_text", "output_text") for p in content)
+
+
+def _image(part: Any) -> tuple[str, str, str | None] | None:
+    if not isinstance(part, dict) or part.get("type") != "input_image" or "cache_control" in part:
+        return None
+    parsed = parse_data_url(part.get("image_url"))
+    if parsed is None:
+        return None
+    detail = part.get("detail")
+    return parsed[0], parsed[1], detail if isinstance(detail, str) else None
+
+
+def images(messages: list[dict[str, Any]]) -> Iterator[ImageSite]:
+    """Base64 ``input_image`` parts of user messages and of tool outputs, in order."""
+    names: dict[str, str] = {}
+    question = ""
+    for i, item in enumerate(messages):
+        kind = item.get("type", "message")
+        if kind in CALL_TYPES:
+            names[str(item.get("call_id"))] = str(item.get("name") or "")
+        elif kind in OUTPUT_TYPES and isinstance(item.get("output"), list):
+            output = item["output"]
+            name = names.get(str(item.get("call_id")))
+            for k, part in enumerate(output):
+                found = _image(part)
+                if found is not None:
+                    yield ImageSite(i, ("output", k), *found, "tool", name, question, next_text(output, k))
+        elif kind == "message" and item.get("role") == "user":
+            content = item.get("content")
+            parts = text_parts(content, TEXT_TYPES)
+            own = clip_question("\n".join(t for _, t in parts)) if parts else ""
+            if isinstance(content, list):
+                for j, part in enumerate(content):
+                    found = _image(part)
+                    if found is not None:
+                        yield ImageSite(i, ("content", j), *found, "user", None, own or question,
+                                        next_text(content, j))
+            question = own or question
+
+
+def image_block(old: dict[str, Any], data: str | bytes, media_type: str) -> dict[str, Any]:
+    """``old`` with its data URL replaced (``detail`` kept as it was)."""
+    text = data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
+    return {**old, "image_url": f"data:{media_type};base64,{text}"}
+
+
+def note_block(text: str) -> dict[str, Any]:
+    return {"type": "input_text", "text": text}
