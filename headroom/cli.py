@@ -10,6 +10,7 @@ from typing import Any, Literal, TextIO
 
 from headroom import __version__
 from headroom.config import Config
+from headroom.formats.openai_chat import tool_result_conversation
 from headroom.pipeline import compress
 from headroom.result import CompressResult
 
@@ -34,12 +35,7 @@ def _as_conversation(text: str, question: str) -> tuple[list[Any], str, dict[str
         for key in ("messages", "input"):
             if isinstance(data.get(key), list):
                 return data[key], key, data
-    return [
-        {"role": "user", "content": question},
-        {"role": "assistant", "content": None,
-         "tool_calls": [{"id": "call_cli", "type": "function", "function": {"name": "input", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "call_cli", "content": text},
-    ], "raw", None
+    return tool_result_conversation(text, question, call_id="call_cli"), "raw", None
 
 
 def _table(result: CompressResult, out: TextIO) -> None:

@@ -40,16 +40,21 @@ def _user_text(content: Any) -> str | None:
     return "\n".join(texts) if texts else None
 
 
+def _note_calls(content: Any, names: dict[str, str]) -> None:
+    """Record the tool name of each call in an assistant turn, by call id."""
+    if isinstance(content, list):
+        for block in content:
+            if block.get("type") in ("tool_use", "server_tool_use"):
+                names[str(block.get("id"))] = str(block.get("name") or "")
+
+
 def units(messages: list[dict[str, Any]], *, user_text: bool) -> Iterator[Unit]:
     names: dict[str, str] = {}
     question = ""
     for i, msg in enumerate(messages):
         content = msg["content"]
         if msg["role"] == "assistant":
-            if isinstance(content, list):
-                for block in content:
-                    if block.get("type") in ("tool_use", "server_tool_use"):
-                        names[str(block.get("id"))] = str(block.get("name") or "")
+            _note_calls(content, names)
             continue
         if isinstance(content, str):
             if user_text:
@@ -128,10 +133,7 @@ def images(messages: list[dict[str, Any]]) -> Iterator[ImageSite]:
     for i, msg in enumerate(messages):
         content = msg["content"]
         if msg["role"] == "assistant":
-            if isinstance(content, list):
-                for block in content:
-                    if block.get("type") in ("tool_use", "server_tool_use"):
-                        names[str(block.get("id"))] = str(block.get("name") or "")
+            _note_calls(content, names)
             continue
         if not isinstance(content, list):
             text = _user_text(content)

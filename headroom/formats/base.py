@@ -39,6 +39,14 @@ def set_path(message: dict[str, Any], path: Path, value: str) -> dict[str, Any]:
     """A copy of ``message`` with the string at ``path`` replaced; shares untouched parts."""
     if not path:
         raise ValueError("empty path")
+    top, node = _copied_to(message, path)
+    node[path[-1]] = value
+    return top
+
+
+def _copied_to(message: dict[str, Any], path: Path) -> tuple[dict[str, Any], Any]:
+    """(a copy of ``message``, the copied container holding ``path[-1]``): every container
+    on the way is copied, the rest is shared."""
     top = dict(message)
     node: Any = top
     for key in path[:-1]:
@@ -46,8 +54,7 @@ def set_path(message: dict[str, Any], path: Path, value: str) -> dict[str, Any]:
         child = list(child) if isinstance(child, list) else dict(child)
         node[key] = child
         node = child
-    node[path[-1]] = value
-    return top
+    return top, node
 
 
 def clip_question(text: str) -> str:
@@ -127,13 +134,7 @@ def replace_block(message: dict[str, Any], path: Path, block: Any, after: Any) -
     ``after`` inserted right behind it; shares untouched parts."""
     if not path or not isinstance(path[-1], int):
         raise ValueError(f"not a content-list position: {path!r}")
-    top = dict(message)
-    node: Any = top
-    for key in path[:-1]:
-        child = node[key]
-        child = list(child) if isinstance(child, list) else dict(child)
-        node[key] = child
-        node = child
+    top, node = _copied_to(message, path)
     node[path[-1]] = block
     node.insert(path[-1] + 1, after)
     return top

@@ -55,16 +55,21 @@ def _user_text(content: list[Any]) -> str | None:
     return "\n".join(texts) if texts else None
 
 
+def _note_calls(content: list[Any], names: dict[str, str]) -> None:
+    """Record the tool name of each ``toolUse`` in an assistant turn, by ``toolUseId``."""
+    for block in content:
+        use = block.get("toolUse")
+        if isinstance(use, dict):
+            names[str(use.get("toolUseId"))] = str(use.get("name") or "")
+
+
 def units(messages: list[dict[str, Any]], *, user_text: bool) -> Iterator[Unit]:
     names: dict[str, str] = {}
     question = ""
     for i, msg in enumerate(messages):
         content = msg["content"]
         if msg["role"] == "assistant":
-            for block in content:
-                use = block.get("toolUse")
-                if isinstance(use, dict):
-                    names[str(use.get("toolUseId"))] = str(use.get("name") or "")
+            _note_calls(content, names)
             continue
         for j, block in enumerate(content):
             if _cached(content, j):
@@ -146,10 +151,7 @@ def images(messages: list[dict[str, Any]]) -> Iterator[ImageSite]:
     for i, msg in enumerate(messages):
         content = msg["content"]
         if msg["role"] == "assistant":
-            for block in content:
-                use = block.get("toolUse")
-                if isinstance(use, dict):
-                    names[str(use.get("toolUseId"))] = str(use.get("name") or "")
+            _note_calls(content, names)
             continue
         own = _user_text(content)
         asked = clip_question(own) if own is not None else question

@@ -105,3 +105,12 @@ def image_block(old: dict[str, Any], data: str | bytes, media_type: str) -> dict
 
 def note_block(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
+
+
+def tool_result_conversation(text: str, question: str = "", *, call_id: str = "call_input") -> list[dict[str, Any]]:
+    """Raw tool output as a one-turn conversation (question, call, result): how the CLI,
+    the MCP server and the proxy's ``/v1/compress`` hand a bare text to the engine."""
+    return [{"role": "user", "content": question},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": call_id, "type": "function", "function": {"name": "input", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": call_id, "content": text}]

@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 from headroom.ccr.retrieve import answer_call
 from headroom.ccr.store import Store
 from headroom.config import Config
+from headroom.formats.openai_chat import tool_result_conversation
 from headroom.kinds import Kind
 from headroom.pipeline import compress
 from headroom.stats import CallRecord, Stats
@@ -42,14 +43,6 @@ class CompressOutput(TypedDict):
     note: str
 
 
-def _as_tool_result(content: str, question: str) -> list[dict[str, Any]]:
-    """Raw text as one tool result of a one-turn conversation: the unit the engine compresses."""
-    return [{"role": "user", "content": question},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": _CALL_ID, "type": "function", "function": {"name": "input", "arguments": "{}"}}]},
-            {"role": "tool", "tool_call_id": _CALL_ID, "content": content}]
-
-
 @dataclass
 class Session:
     """One server process: the CCR store it shares with other processes, and its totals."""
@@ -68,8 +61,8 @@ class Session:
             raise ToolFailure(f"unknown kind {kind!r}; use one of {', '.join(KINDS)} or leave it out "
                               "(the content's kind is detected)")
         started = time.perf_counter()
-        result = compress(_as_tool_result(content, question or ""), self.model, config=self.config,
-                          store=self.store)
+        conversation = tool_result_conversation(content, question or "", call_id=_CALL_ID)
+        result = compress(conversation, self.model, config=self.config, store=self.store)
         ms = (time.perf_counter() - started) * 1000
         self.stats.record(CallRecord.of(result, self.model, "mcp", "headroom_compress", ms))
         unit = next((u for u in result.units if u.index == 2), None)

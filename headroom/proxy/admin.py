@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from headroom import __version__
 from headroom.ccr.retrieve import retrieve
+from headroom.formats.openai_chat import tool_result_conversation
 from headroom.pipeline import compress
 from headroom.proxy.metrics import CONTENT_TYPE
 from headroom.proxy.runtime import Runtime
@@ -73,10 +74,7 @@ def _conversation(body: dict[str, Any]) -> list[Any]:
     if isinstance(body.get("messages"), list):
         return list(body["messages"])
     if isinstance(body.get("text"), str):
-        return [{"role": "user", "content": str(body.get("question") or "")},
-                {"role": "assistant", "content": None, "tool_calls": [
-                    {"id": "call_admin", "type": "function", "function": {"name": "input", "arguments": "{}"}}]},
-                {"role": "tool", "tool_call_id": "call_admin", "content": body["text"]}]
+        return tool_result_conversation(body["text"], str(body.get("question") or ""), call_id="call_admin")
     raise ValueError("expected 'messages' (a list) or 'text' (a tool output, with an optional 'question')")
 
 
