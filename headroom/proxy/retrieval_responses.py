@@ -2,7 +2,10 @@
 
 Items carry an ``output_index`` and every event a ``sequence_number``, which the client
 must see count up without gaps across hidden rounds; ``response.completed`` repeats the
-whole output list, so the items the client got in earlier rounds are put back in front.
+whole output list, so the items the client got in earlier rounds are put back in front,
+under the response id of the first round (the OpenAI SDK refuses a stream whose response
+identity changes; ``previous_response_id`` chaining then continues from the first round's
+stored response, which lacks the hidden retrieve exchange).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class ResponsesStream(StreamTurn):
         self.offset = 0  # output items the client got in earlier rounds
         self.shown: list[dict[str, Any]] = []  # ... and those items, for the final output list
         self.seq: int | None = None
+        self.response_id: Any = None  # the id the client saw first: SDKs reject a response whose id changes
 
     def begin(self) -> None:
         self.items: dict[int, dict[str, Any]] = {}  # this round's finished items by their own index
@@ -42,8 +46,11 @@ class ResponsesStream(StreamTurn):
         data, kind = event.json, event.type
         if data is None:
             return event
-        if kind in _OPENING and self.round > 0:
-            return None
+        if kind in _OPENING:
+            if self.round > 0:
+                return None
+            if isinstance(data.get("response"), dict):
+                self.response_id = data["response"].get("id")
         at = index_of(event, "output_index")
         if kind == "response.output_item.done" and at is not None and isinstance(data.get("item"), dict):
             self.items[at] = copy.deepcopy(data["item"])
@@ -54,6 +61,8 @@ class ResponsesStream(StreamTurn):
                 response = {**response, "output": [*self.shown, *(response.get("output") or [])]}
                 if self.usage is not None:
                     response["usage"] = add_usage(self.pending, self.usage)
+                if self.response_id is not None:
+                    response["id"] = self.response_id
                 event = event.replace({**data, "response": response})
         return shifted(event, "output_index", self.offset)
 
