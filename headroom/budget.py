@@ -107,11 +107,12 @@ class _Candidate:
 
 def fit_budget(original: list[Any], out: list[Any], module: ModuleType, records: list[UnitRecord], *,
                budget: int, total: int, overhead: int, cfg: Config, store: Store | None,
-               count_tokens: Callable[[str], int]) -> tuple[list[Any], list[UnitRecord], BudgetReport]:
+               count_tokens: Callable[[str], int], images: int = 0) -> tuple[list[Any], list[UnitRecord], BudgetReport]:
     """Shrink, then drop, tool outputs before the newest round until ``total`` fits ``budget``.
 
     ``total`` is the request's current tokens (messages + ``overhead``: system prompt,
-    tool definitions, anything else sent). Raises :class:`BudgetError` when even dropping
+    tool definitions, anything else sent); ``images`` of them are the images' tokens, a
+    fixed cost here (the image pass has already decided their size). Raises :class:`BudgetError` when even dropping
     every tool output before the newest round does not fit.
     """
     from headroom.pipeline import _store_omissions, run_compressor
@@ -209,13 +210,13 @@ def fit_budget(original: list[Any], out: list[Any], module: ModuleType, records:
                 cut(end)
     final = tokens_at(len(out))
     if final > budget:
-        raise BudgetError(_why(final, budget, overhead, kinds, sizes, prefix, cfg.lossless_only))
+        raise BudgetError(_why(final, budget, overhead, images, kinds, sizes, prefix, cfg.lossless_only))
     shrunk, dropped = ({c.unit.index for c in cands if c.level == level} for level in (_SHRUNK, _DROPPED))
     return out, records, BudgetReport(budget, total, final, tuple(sorted(shrunk)), tuple(sorted(dropped)))
 
 
-def _why(final: int, budget: int, overhead: int, kinds: list[Kind], sizes: list[int], prefix: list[int],
-         lossless_only: bool) -> str:
+def _why(final: int, budget: int, overhead: int, images: int, kinds: list[Kind], sizes: list[int],
+         prefix: list[int], lossless_only: bool) -> str:
     """The :class:`BudgetError` message: what is left, part by part, with its tokens."""
     start = round_start(kinds, len(kinds))
     system = overhead + sum(s for s, k in zip(sizes, kinds) if k == "system")
@@ -226,5 +227,6 @@ def _why(final: int, budget: int, overhead: int, kinds: list[Kind], sizes: list[
     return (f"headroom: the request needs {count(final)} tokens but the token budget is {count(budget)}: {why}"
             f"what is left cannot be dropped: system prompt and tool definitions {count(system)} tokens, "
             f"user turns {count(users)}, the newest round (its tool calls and results) {count(newest)}, "
-            f"and the rest {count(final - system - users - newest)} (assistant messages, older tool calls, "
+            + (f"images {count(images)} (after downscaling), " if images else "")
+            + f"and the rest {count(final - system - users - newest - images)} (assistant messages, older tool calls, "
             f"outputs too small to drop, markers of dropped outputs)")

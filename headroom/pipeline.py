@@ -24,7 +24,7 @@ from headroom.counter import Counter
 from headroom.formats import module_for, set_path
 from headroom.formats.base import Unit
 from headroom.hooks import CompressEvent, HookContext, Hooks
-from headroom.images import compress_images
+from headroom.images import apply_images, plan_images
 from headroom.kinds import Detection
 from headroom.query_echo import echo_line, should_echo
 from headroom.result import CompressResult, UnitRecord
@@ -102,27 +102,31 @@ def compress(
     note = aligned.report.note if cfg.cache_align == "on" else None
     note_tokens = counter.count(note) if note else 0
 
+    images = plan_images(module, msgs, model, cfg, store, counter)  # images count in provider image tokens
+    image_after = sum(p.record.tokens_after for p in images)
+    before += sum(p.record.tokens_before for p in images)
+
     budget = resolve_budget(cfg, model)
     budget_report = None
-    after = before - sum(r.tokens_saved for r in records if r.changed) + delta
+    after = before - sum(r.tokens_saved for r in records if r.changed) - sum(p.record.tokens_saved for p in images) \
+        + delta
     if budget is not None and after + note_tokens > budget - _overhead_bound(aligned.system, aligned.tools, cfg.ccr):
         overhead = note_tokens + _overhead(counter, aligned.system, aligned.tools, fmt, cfg.ccr)
         if after + overhead > budget:
-            try:
+            try:  # the images are a fixed cost to the text fitter
                 out, records, budget_report = fit_budget(
                     msgs, out, module, records, budget=budget, total=after + overhead, overhead=overhead, cfg=cfg,
-                    store=store, count_tokens=counter.count)
+                    store=store, count_tokens=counter.count, images=image_after)
             except BudgetError:
                 raise
             except Exception as exc:  # fail open: the request goes out as compressed, over budget
                 log.warning("headroom: token-budget fitting failed; sent over budget: %s: %s", type(exc).__name__,
                             exc, exc_info=log.isEnabledFor(logging.DEBUG))
-            after = before - sum(r.tokens_saved for r in records if r.changed) + delta
-    out, image_records = compress_images(module, msgs, out, model, cfg, store, counter)
-    if image_records:  # images count in provider image tokens, on both sides
-        records.extend(image_records)
-        before += sum(r.tokens_before for r in image_records)
-        after += sum(r.tokens_after for r in image_records)
+            after = before - sum(r.tokens_saved for r in records if r.changed) \
+                - sum(p.record.tokens_saved for p in images) + delta
+    out, image_records = apply_images(out, msgs, images)
+    records.extend(image_records)
+    after += sum(r.tokens_after - p.record.tokens_after for r, p in zip(image_records, images))  # moved ones
     if note:
         # OpenAI Chat has no system= argument: plain messages with one are Anthropic's
         prefill = fmt in ("anthropic", "bedrock") or system is not None

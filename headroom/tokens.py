@@ -114,13 +114,19 @@ def count_text(text: str, model: str | None = None) -> int:
 def count_tokens(value: str | Iterable[Any], model: str | None = None) -> int:
     """Tokens in a string, or in all the text a model sees in a list of messages.
 
-    For messages this counts the same text that ``compress`` counts: message contents,
-    text blocks, tool results, tool-call names and arguments, thinking text. Role and
-    framing overhead is not included.
+    For messages this counts what ``compress`` counts: message contents, text blocks, tool
+    results, tool-call names and arguments, thinking text, and base64 images at the
+    provider's price after its own resize (:mod:`headroom.compressors.image.tokens`; the
+    model's family picks the arithmetic). URL images, whose size is unknown without
+    fetching them, and role and framing overhead are not included.
     """
     if isinstance(value, str):
         return count_text(value, model)
-    from headroom.formats import visible_texts
+    from headroom.formats import module_for
+    from headroom.images import image_tokens_in
 
+    messages = list(value)
+    module = module_for("auto", messages)
     count = token_counter(model)
-    return sum(count(t) for t in visible_texts(list(value)) if t)
+    texts = sum(count(t) for m in messages if isinstance(m, dict) for t in module.visible_texts(m) if t)
+    return texts + image_tokens_in(module, messages, model)

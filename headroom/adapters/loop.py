@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, Protocol, TypeVar
 
-from headroom.ccr.retrieve import answer_call
+from headroom.ccr.results import Answered, answer, tool_result
 from headroom.ccr.store import Store
 from headroom.ccr.tool import TOOL_NAME, tool_definition
 from headroom.config import DEFAULT_CONFIG, Config
@@ -71,8 +71,20 @@ class Answer:
     """The result of one ``headroom_retrieve`` call, to send back as a tool result."""
 
     call_id: str
-    text: str
-    is_error: bool = False
+    answered: Answered
+
+    @property
+    def text(self) -> str:
+        """The answer as text, for a framework whose tool results hold text only."""
+        return self.answered.for_format("openai")
+
+    @property
+    def is_error(self) -> bool:
+        return self.answered.is_error
+
+    def result(self, fmt: str) -> dict[str, Any]:
+        """This answer as ``fmt``'s tool result (an image where ``fmt`` takes one)."""
+        return tool_result(fmt, self.call_id, self.answered)
 
 
 @dataclass
@@ -145,10 +157,7 @@ class RetrievalLoop:
 
     def answer(self, calls: Sequence[ToolCall]) -> list[Answer]:
         """Answer ``headroom_retrieve`` calls from the store (errors become error results)."""
-        answers = []
-        for call in calls:
-            text, is_error = answer_call(call.arguments, self.store)
-            answers.append(Answer(call.id, text, is_error))
+        answers = [Answer(call.id, answer(call.arguments, self.store)) for call in calls]
         self.stats.retrieved(len(answers))
         return answers
 

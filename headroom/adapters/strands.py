@@ -210,8 +210,8 @@ class _Turn:
         uses: list[ContentBlock] = [
             {"toolUse": {"toolUseId": c.id, "name": c.name, "input": _arguments(c.arguments)}}
             for c in self.calls(held) if c.id in answered]
-        results: list[ContentBlock] = [
-            {"toolResult": {"toolUseId": a.call_id, "content": [{"text": a.text}],
+        results: list[ContentBlock] = [  # Strands' ToolResult takes image blocks, in Converse's shape
+            {"toolResult": {"toolUseId": a.call_id, "content": a.result("bedrock")["toolResult"]["content"],
                             "status": "error" if a.is_error else "success"}} for a in answers]
         self.messages.append(Message(role="assistant", content=uses))
         self.messages.append(Message(role="user", content=results))

@@ -51,7 +51,7 @@ def retrieve(ref: str, query: str | None = None, *, store: Store | None = None) 
     if entry is None:
         raise KeyError(f"no stored content for ref {ref!r}: it is unknown or has expired "
                        "(refs come from '[… headroom_retrieve ref=…]' markers and are kept for a limited time)")
-    if query is None or not query.strip():
+    if query is None or not query.strip() or entry.kind == "image":  # an image has no lines to filter
         return entry.original
     return filter_text(entry.original, query)
 
@@ -321,23 +321,5 @@ def answer_retrieval_calls(response: Any, *, fmt: str = "auto", store: Store | N
         response = [_plain(item) for item in response]
     if fmt == "auto":
         fmt = _detect(response)
-    results: list[dict[str, Any]] = []
-    for call_id, arguments in _calls(response, fmt):
-        text, is_error = answer_call(arguments, store)
-        if fmt == "openai":
-            results.append({"role": "tool", "tool_call_id": call_id, "content": text})
-        elif fmt == "responses":
-            results.append({"type": "function_call_output", "call_id": call_id, "output": text})
-        elif fmt == "bedrock":
-            result: dict[str, Any] = {"toolUseId": call_id, "content": [{"text": text}]}
-            if is_error:
-                result["status"] = "error"
-            results.append({"toolResult": result})
-        else:
-            block: dict[str, Any] = {"type": "tool_result", "tool_use_id": call_id, "content": text}
-            if is_error:
-                block["is_error"] = True
-            results.append(block)
-    if fmt in ("anthropic", "bedrock"):
-        return [{"role": "user", "content": results}] if results else []
-    return results
+    from headroom.ccr.results import answer, tool_results
+    return tool_results(fmt, [(call_id, answer(arguments, store)) for call_id, arguments in _calls(response, fmt)])

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
 from headroom import __version__
@@ -67,11 +67,15 @@ def build_server(session: Session) -> MCPServer[Any]:
         ref: Annotated[str, Field(description="The ref from a marker, e.g. '3f9a1c0b7d2e' (the whole marker works).")],
         query: Annotated[str | None, Field(
             description="Only lines/rows matching this, e.g. 'ERROR timeout' or 'status>=500'.")] = None,
-    ) -> str:
+    ) -> str | list[TextContent | ImageContent]:
         try:
-            return session.retrieve(ref, query)
+            got = session.retrieve(ref, query)
         except ToolFailure as exc:
             raise ToolError(str(exc)) from None
+        if not got.image:
+            return got.text
+        return [ImageContent(type="image", data=str(got.data), mime_type=str(got.media_type)),
+                TextContent(type="text", text=got.text)]
 
     @server.tool(name="headroom_stats", description=_STATS,
                  annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True))

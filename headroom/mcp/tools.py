@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from headroom.ccr.retrieve import answer_call
+from headroom.ccr.results import Answered, answer
 from headroom.ccr.store import Store
 from headroom.config import Config
 from headroom.formats.openai_chat import tool_result_conversation
@@ -80,13 +80,14 @@ class Session:
                               tokens_before=unit.tokens_before, tokens_after=unit.tokens_after, kind=unit.kind,
                               strategy=unit.strategy, note=note)
 
-    def retrieve(self, ref: str, query: str | None = None) -> str:
-        """The original behind ``ref`` (only matching lines/rows with ``query``); counts the retrieval."""
-        text, is_error = answer_call({"ref": ref, "query": query}, self.store)
-        if is_error:
-            raise ToolFailure(text)
+    def retrieve(self, ref: str, query: str | None = None) -> Answered:
+        """The original behind ``ref`` (only matching lines/rows with ``query``; an image as
+        itself); counts the retrieval."""
+        got = answer({"ref": ref, "query": query}, self.store)
+        if got.is_error:
+            raise ToolFailure(got.text)
         self.stats.retrieved()
-        return text
+        return got
 
     def totals(self) -> dict[str, Any]:
         """This server process's totals since it started."""

@@ -60,22 +60,14 @@ def continued(fmt: str, body: dict[str, Any], assistant: Any, answers: list[Answ
     """Append to ``body`` (in place) the assistant turn -- already holding only the answered
     calls -- and the answers, in ``fmt``'s shape."""
     if fmt == "anthropic":
-        results: list[dict[str, Any]] = []
-        for a in answers:
-            block: dict[str, Any] = {"type": "tool_result", "tool_use_id": a.call_id, "content": a.text}
-            if a.is_error:
-                block["is_error"] = True
-            results.append(block)
         body["messages"] = [*body.get("messages", []), {"role": "assistant", "content": assistant},
-                            {"role": "user", "content": results}]
+                            {"role": "user", "content": [a.result(fmt) for a in answers]}]
     elif fmt == "openai":
-        body["messages"] = [*body.get("messages", []), assistant,
-                            *({"role": "tool", "tool_call_id": a.call_id, "content": a.text} for a in answers)]
+        body["messages"] = [*body.get("messages", []), assistant, *(a.result(fmt) for a in answers)]
     else:
         given = body.get("input")
         items = [{"role": "user", "content": given}] if isinstance(given, str) else list(given or [])
-        body["input"] = [*items, *assistant,
-                         *({"type": "function_call_output", "call_id": a.call_id, "output": a.text} for a in answers)]
+        body["input"] = [*items, *assistant, *(a.result(fmt) for a in answers)]
 
 
 def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
