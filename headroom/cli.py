@@ -139,7 +139,8 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
         return 1
     try:
         settings = Settings(host=args.host, port=args.port, backend=args.backend, upstream=args.upstream,
-                            store=args.store, admin_token=args.admin_token, connect_timeout=args.connect_timeout,
+                            store=args.store, memory=args.memory, admin_token=args.admin_token,
+                            connect_timeout=args.connect_timeout,
                             read_timeout=args.read_timeout, api_version=args.api_version,
                             config=Config(cache_align=args.cache_align, lossless_only=args.lossless_only))
     except ValueError as exc:
@@ -215,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                         "that speaks their format)")
     x.add_argument("--upstream", help="provider base URL (default: the backend's own)")
     x.add_argument("--store", help="CCR store: a SQLite path or redis://... (default: the shared SQLite file)")
+    x.add_argument("--memory", help="a memory database (SQLite path): requests that carry tools also get "
+                                    "memory_save/memory_search/memory_forget, answered by the proxy")
     x.add_argument("--admin-token", default=os.environ.get("HEADROOM_ADMIN_TOKEN") or None,
                    help="allow admin routes from anywhere with 'Authorization: Bearer TOKEN' "
                         "(default: $HEADROOM_ADMIN_TOKEN, else loopback clients only)")
@@ -236,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--store", help="CCR store: a SQLite path or redis://... (default: the shared SQLite file)")
     m.add_argument("--model", help="model to count tokens for (default: the engine's)")
     m.set_defaults(func=_cmd_mcp)
+
+    from headroom.evals.cli import add_eval_parser
+
+    add_eval_parser(sub)  # headroom eval needles|session|tools|answers
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(__file__))  # tests/conversations.py
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ["HEADROOM_CCR_PATH"] = str(Path(tempfile.mkdtemp(prefix="headroom-test-")) / "ccr.sqlite3")
+os.environ["HEADROOM_MEMORY_PATH"] = str(Path(os.environ["HEADROOM_CCR_PATH"]).parent / "memory.sqlite3")
 
 #: The shared benchmark's cases, when ../shared/bench sits beside the checkout.
 BENCH_CASES = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "cases"

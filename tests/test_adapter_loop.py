@@ -56,8 +56,9 @@ class DictTurn:
         self.messages.append({**reply, "tool_calls": [c for c in reply["tool_calls"] if c["id"] in ids]})
         self.messages += [{"role": "tool", "tool_call_id": a.call_id, "content": a.text} for a in answers]
 
-    def strip(self, reply: dict[str, Any]) -> dict[str, Any]:
-        kept = [c for c in reply.get("tool_calls") or () if c["function"]["name"] != TOOL_NAME]
+    def strip(self, reply: dict[str, Any], drop: Sequence[ToolCall]) -> dict[str, Any]:
+        ids = {c.id for c in drop}
+        kept = [c for c in reply.get("tool_calls") or () if c["id"] not in ids]
         return {**reply, "tool_calls": kept}
 
 

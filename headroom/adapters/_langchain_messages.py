@@ -122,9 +122,7 @@ def only_calls(reply: AIMessage, keep: Callable[[str], bool]) -> AIMessage:
 
 
 def answer_messages(answers: Sequence[Answer]) -> list[BaseMessage]:
-    from headroom.ccr.tool import TOOL_NAME
-
-    return [ToolMessage(a.text, tool_call_id=a.call_id, name=TOOL_NAME, status="error" if a.is_error else "success")
+    return [ToolMessage(a.text, tool_call_id=a.call_id, name=a.name, status="error" if a.is_error else "success")
             for a in answers]
 
 

@@ -14,7 +14,6 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from headroom.adapters import _langchain_messages as lc
 from headroom.adapters.loop import Answer, ToolCall
-from headroom.ccr.tool import TOOL_NAME
 
 __all__ = ["AsyncStreamTurn", "AsyncTurn", "Call", "StreamTurn", "Turn", "result"]
 
@@ -54,10 +53,10 @@ class _Results:
     def extend(self, reply: ChatResult, answers: list[Answer]) -> None:
         self.call.add_round(_message(reply), answers)
 
-    def strip(self, reply: ChatResult) -> ChatResult:
-        drop = {c.id for c in lc.tool_calls(_message(reply)) if c.name == TOOL_NAME}
+    def strip(self, reply: ChatResult, drop: Sequence[ToolCall]) -> ChatResult:
+        ids = {c.id for c in drop}
         first = reply.generations[0]
-        message = lc.only_calls(_message(reply), lambda call_id: call_id not in drop)
+        message = lc.only_calls(_message(reply), lambda call_id: call_id not in ids)
         return ChatResult(generations=[ChatGeneration(message=message, generation_info=first.generation_info)],
                           llm_output=reply.llm_output)
 

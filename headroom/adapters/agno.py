@@ -30,7 +30,7 @@ from agno.models.base import Model
 from agno.models.message import Message
 from agno.models.response import ModelResponse
 
-from headroom.adapters.loop import TOOL_NAME, Answer, RetrievalLoop, ToolCall, arun, astream, run, stream
+from headroom.adapters.loop import Answer, RetrievalLoop, ToolCall, arun, astream, run, stream
 from headroom.stats import Stats
 
 __all__ = ["HeadroomAgnoModel"]
@@ -97,8 +97,8 @@ class HeadroomAgnoModel(Model):
         can_call = kwargs.get("tool_choice") != "none"  # else: lossless only, no marker it could not follow
         prepared = self.loop.prepare(sent, "openai", self.model.id, can_call_tools=can_call, tools=tools, hook=hook)
         send_tools = prepared.tools if prepared.tools is not None else tools
-        if prepared.offer_tool:
-            send_tools = [*(send_tools or []), prepared.tool]
+        if prepared.added_tools:
+            send_tools = [*(send_tools or []), *prepared.added_tools]
         return _apply(messages, sent, prepared.messages, compressed), {**kwargs, "tools": send_tools}
 
     # -- everything else is the wrapped model's ------------------------------------------------
@@ -216,7 +216,7 @@ class _Base:
         self.messages = [*self.messages,
                          Message(role=assistant, content=content or None,
                                  tool_calls=[c for c in calls if str(c.get("id")) in ids]),
-                         *(Message(role=tool, tool_call_id=a.call_id, tool_name=TOOL_NAME, content=a.text,
+                         *(Message(role=tool, tool_call_id=a.call_id, tool_name=a.name, content=a.text,
                                    tool_call_error=a.is_error) for a in answers)]
         self.usage.append(usage)
 
@@ -243,8 +243,9 @@ class _Reply(_Base):
     def extend(self, reply: ModelResponse, answers: list[Answer]) -> None:
         self.append(reply.content, reply.tool_calls or [], answers, reply.response_usage)
 
-    def strip(self, reply: ModelResponse) -> ModelResponse:
-        reply.tool_calls = [c for c in reply.tool_calls or () if (c.get("function") or {}).get("name") != TOOL_NAME]
+    def strip(self, reply: ModelResponse, drop: Sequence[ToolCall]) -> ModelResponse:
+        ids = {c.id for c in drop}
+        reply.tool_calls = [c for c in reply.tool_calls or () if str(c.get("id")) not in ids]
         return reply
 
 

@@ -61,7 +61,8 @@ class HeadroomChatModel(BaseChatModel):
     """Wraps a LangChain chat model; compresses tool outputs before each call.
 
     ``HeadroomChatModel(llm, **options)``: ``options`` are :class:`headroom.Config`
-    fields (``keep_scale=2.0``), ``config=``, ``store=``, ``hooks=``, ``max_rounds=``, and
+    fields (``keep_scale=2.0``), ``config=``, ``store=``, ``hooks=``, ``max_rounds=``,
+    ``memory=`` (with ``recall=``, ``scope_ids=``: see :mod:`headroom.adapters.memory`), and
     the standard ``temperature``/``max_tokens``/``stop``, which are passed on per call.
     """
 
@@ -72,6 +73,12 @@ class HeadroomChatModel(BaseChatModel):
     hooks: SkipValidation[Hooks | None] = Field(default=None, exclude=True)
     max_rounds: int = loop.DEFAULT_MAX_ROUNDS
     """``headroom_retrieve`` rounds answered per call."""
+    memory: SkipValidation[Any] = Field(default=None, exclude=True)
+    """A :class:`headroom.memory.Memory`: the model gets the memory tools, answered here."""
+    recall: int = 0
+    """Memories recalled into each new user turn (needs ``memory``)."""
+    scope_ids: dict[str, str] | None = None
+    """Binds memory scopes to the app's ids, e.g. ``{"project": "/repo"}``."""
     temperature: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = None
@@ -100,7 +107,8 @@ class HeadroomChatModel(BaseChatModel):
         unknown = sorted(set(data) - set(cls.model_fields))
         if unknown:
             raise ValueError(f"HeadroomChatModel got unknown option(s) {unknown}: it takes headroom.Config fields, "
-                             "config=, store=, hooks=, max_rounds=, temperature=, max_tokens=, stop=; client "
+                             "config=, store=, hooks=, max_rounds=, memory=, recall=, scope_ids=, temperature=, "
+                             "max_tokens=, stop=; client "
                              "options (api_key, timeout, max_retries...) belong on the model it wraps")
         return data
 
@@ -111,8 +119,13 @@ class HeadroomChatModel(BaseChatModel):
             if name not in self.model_fields_set and getattr(self.llm, name, None) is not None:
                 setattr(self, name, getattr(self.llm, name))
         # the wrapper always hands the engine OpenAI Chat dicts
+        tools = None
+        if self.memory is not None:
+            tools = loop.MemoryTools(self.memory, recall=self.recall, scope_ids=self.scope_ids)
+        elif self.recall or self.scope_ids:
+            raise ValueError("HeadroomChatModel: recall= and scope_ids= need memory=headroom.memory.Memory(...)")
         self._loop = RetrievalLoop(self.config.with_(format="openai"), store=self.store, hooks=self.hooks,
-                                   max_rounds=self.max_rounds)
+                                   max_rounds=self.max_rounds, memory=tools)
 
     # -- what LangChain asks of a chat model ---------------------------------------------
 
@@ -217,6 +230,7 @@ class HeadroomChatModel(BaseChatModel):
         model_name = self._model_name(kwargs)
         out: list[BaseMessage] = list(messages)
         offer, send_tools, retrieve_tool = False, tools, None
+        standing: list[dict[str, Any]] = []  # the memory tools, when the wrapper has memory
         try:
             sent = lc.to_openai(messages)
         except Exception as exc:  # fail open, like the engine: the request goes out as it was
@@ -227,15 +241,16 @@ class HeadroomChatModel(BaseChatModel):
         else:
             prepared = self._loop.prepare(sent, "openai", model_name, can_call_tools=can_call, tools=tools, hook=hook)
             offer, send_tools, retrieve_tool = prepared.offer_tool, prepared.tools, prepared.tool
+            standing = prepared.standing
             try:
                 out = lc.from_openai(messages, sent, prepared.messages)
             except Exception as exc:
                 log.warning("headroom: compressed messages could not be read back; sent unchanged: %s: %s",
                             type(exc).__name__, exc)
         bound = list(send_tools or [])
-        if offer and retrieve_tool:
-            strict = options.get("strict") or "response_format" in kwargs or "response_format" in options
-            bound.append(lc.strict_tool(retrieve_tool) if strict else retrieve_tool)
+        strict = options.get("strict") or "response_format" in kwargs or "response_format" in options
+        for tool in [*([retrieve_tool] if offer and retrieve_tool else []), *standing]:
+            bound.append(lc.strict_tool(tool) if strict else tool)
         if bound:
             choice = {"tool_choice": tool_choice} if tool_choice is not None else {}
             kwargs = {**self._bound(bound, {**choice, **options}), **kwargs}

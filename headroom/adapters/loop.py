@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, Protocol, TypeVar
 
+from headroom.adapters.memory import MemoryTools
 from headroom.ccr.results import Answered, answer, tool_result
 from headroom.ccr.store import Store
 from headroom.ccr.tool import TOOL_NAME, tool_definition
@@ -42,7 +43,7 @@ from headroom.pipeline import compress
 from headroom.result import CompressResult
 from headroom.stats import CallRecord, Stats
 
-__all__ = ["DEFAULT_MAX_ROUNDS", "TOOL_NAME", "Answer", "AsyncStreamTurn", "AsyncTurn", "Prepared",
+__all__ = ["DEFAULT_MAX_ROUNDS", "TOOL_NAME", "Answer", "AsyncStreamTurn", "AsyncTurn", "MemoryTools", "Prepared",
            "RetrievalLoop", "StreamTurn", "ToolCall", "Turn", "arun", "astream", "run", "stream"]
 
 log = logging.getLogger("headroom")
@@ -68,10 +69,12 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Answer:
-    """The result of one ``headroom_retrieve`` call, to send back as a tool result."""
+    """The result of one call the loop answers (``headroom_retrieve``, a memory tool), to
+    send back as a tool result."""
 
     call_id: str
     answered: Answered
+    name: str = TOOL_NAME
 
     @property
     def text(self) -> str:
@@ -99,6 +102,13 @@ class Prepared:
     system: Any = None
     tools: list[Any] | None = None
     tool: dict[str, Any] = field(default_factory=dict)
+    #: Tools offered on every request whatever was compressed (the memory tools).
+    standing: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def added_tools(self) -> list[dict[str, Any]]:
+        """The definitions to add to the request's tools."""
+        return [*([self.tool] if self.offer_tool else []), *self.standing]
 
 
 class RetrievalLoop:
@@ -106,7 +116,8 @@ class RetrievalLoop:
     ``headroom_retrieve`` has been offered yet (then it stays)."""
 
     def __init__(self, config: Config | None = None, *, store: Store | None = None, hooks: Hooks | None = None,
-                 max_rounds: int = DEFAULT_MAX_ROUNDS, stats: Stats | None = None) -> None:
+                 max_rounds: int = DEFAULT_MAX_ROUNDS, stats: Stats | None = None,
+                 memory: MemoryTools | None = None) -> None:
         if max_rounds < 0:
             raise ValueError(f"max_rounds must be >= 0, got {max_rounds}")
         self.config = config or DEFAULT_CONFIG
@@ -114,7 +125,15 @@ class RetrievalLoop:
         self.hooks = hooks
         self.max_rounds = max_rounds
         self.stats = stats or Stats()
+        self.memory = memory
         self.sticky = False
+
+    def ours(self, name: str) -> bool:
+        """Whether the loop answers calls of tool ``name`` (the app never sees them)."""
+        return name == TOOL_NAME or (self.memory is not None and name in self.memory.names)
+
+    def answerable(self, calls: Sequence[ToolCall]) -> list[ToolCall]:
+        return [c for c in calls if self.ours(c.name)]
 
     @classmethod
     def from_options(cls, wrapper: str, options: dict[str, Any]) -> RetrievalLoop:
@@ -126,11 +145,16 @@ class RetrievalLoop:
         if not isinstance(base, Config):
             raise TypeError(f"{wrapper}: config must be a headroom.Config, got {type(base).__name__}")
         loop_options = {k: options.pop(k) for k in ("store", "hooks", "stats", "max_rounds") if k in options}
+        memory_options = {k: options.pop(k) for k in ("memory", "recall", "scope_ids") if k in options}
         unknown = sorted(set(options) - CONFIG_FIELDS)
         if unknown:
             raise TypeError(f"{wrapper} got unknown option(s) {unknown}; expected headroom.Config fields, "
-                            "config=, store=, hooks=, stats= or max_rounds=")
-        return cls(base.with_(**options) if options else base, **loop_options)
+                            "config=, store=, hooks=, stats=, max_rounds=, memory=, recall= or scope_ids=")
+        memory = memory_options.pop("memory", None)
+        if memory is None and memory_options:
+            raise TypeError(f"{wrapper}: recall= and scope_ids= need memory=headroom.memory.Memory(...)")
+        tools = MemoryTools(memory, **memory_options) if memory is not None else None
+        return cls(base.with_(**options) if options else base, memory=tools, **loop_options)
 
     def prepare(self, messages: Sequence[Any], fmt: str, model: str | None, *, can_call_tools: bool,
                 system: Any = None, tools: list[Any] | None = None, hook: str = "invoke") -> Prepared:
@@ -140,6 +164,13 @@ class RetrievalLoop:
         lossless = not can_call_tools and not cfg.lossless_only
         if lossless:
             cfg = cfg.with_(lossless_only=True)
+        standing = self.memory.definitions(fmt) if self.memory is not None and can_call_tools else []
+        if self.memory is not None:
+            try:
+                messages = self.memory.inject(messages, fmt)
+            except Exception as exc:  # recall is an extra: the request goes out without it
+                log.warning("headroom: recalling memories failed; sent without: %s: %s", type(exc).__name__, exc,
+                            exc_info=log.isEnabledFor(logging.DEBUG))
         try:
             result = compress(messages, model, system=system, tools=tools, config=cfg, hooks=self.hooks,
                               store=self.store)
@@ -148,22 +179,24 @@ class RetrievalLoop:
                         type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             self.stats.record(CallRecord(model, fmt, hook, 0, 0, _ms(started), f"{type(exc).__name__}: {exc}"))
             return Prepared(list(messages), self.sticky and can_call_tools, fmt, None, system, tools,
-                            tool_definition(fmt))
+                            tool_definition(fmt), standing)
         self.stats.record(CallRecord.of(result, model, result.format, hook, _ms(started), lossless=lossless))
         offer = can_call_tools and (bool(result.refs) or self.sticky)
         self.sticky = self.sticky or offer
         return Prepared(result.messages, offer, result.format, result, result.system, result.request_tools,
-                        tool_definition(result.format))
+                        tool_definition(result.format), standing)
 
     def answer(self, calls: Sequence[ToolCall]) -> list[Answer]:
-        """Answer ``headroom_retrieve`` calls from the store (errors become error results)."""
-        answers = [Answer(call.id, answer(call.arguments, self.store)) for call in calls]
-        self.stats.retrieved(len(answers))
+        """Answer ``headroom_retrieve`` calls from the store and memory calls from memory
+        (errors become error results)."""
+        answers = []
+        for call in calls:
+            if call.name == TOOL_NAME or self.memory is None:
+                answers.append(Answer(call.id, answer(call.arguments, self.store), TOOL_NAME))
+            else:
+                answers.append(Answer(call.id, self.memory.answer(call.name, call.arguments), call.name))
+        self.stats.retrieved(sum(a.name == TOOL_NAME for a in answers))
         return answers
-
-
-def retrieval_calls(calls: Sequence[ToolCall]) -> list[ToolCall]:
-    return [c for c in calls if c.name == TOOL_NAME]
 
 
 class Turn(Protocol[R]):
@@ -178,8 +211,8 @@ class Turn(Protocol[R]):
     def extend(self, reply: R, answers: list[Answer]) -> None:
         """Append the assistant turn of ``reply`` keeping only the answered calls, then the answers."""
 
-    def strip(self, reply: R) -> R:
-        """``reply`` without its ``headroom_retrieve`` calls (rounds are used up)."""
+    def strip(self, reply: R, drop: Sequence[ToolCall]) -> R:
+        """``reply`` without the calls in ``drop`` -- the loop's own (rounds are used up)."""
 
 
 class AsyncTurn(Protocol[R]):
@@ -189,7 +222,7 @@ class AsyncTurn(Protocol[R]):
 
     def extend(self, reply: R, answers: list[Answer]) -> None: ...
 
-    def strip(self, reply: R) -> R: ...
+    def strip(self, reply: R, drop: Sequence[ToolCall]) -> R: ...
 
 
 def run(loop: RetrievalLoop, turn: Turn[R]) -> R:
@@ -197,11 +230,11 @@ def run(loop: RetrievalLoop, turn: Turn[R]) -> R:
     rounds = 0
     while True:
         reply = turn.send()
-        wanted = retrieval_calls(turn.calls(reply))
+        wanted = loop.answerable(turn.calls(reply))
         if not wanted:
             return reply
         if rounds >= loop.max_rounds:
-            return turn.strip(reply)
+            return turn.strip(reply, wanted)
         turn.extend(reply, loop.answer(wanted))
         rounds += 1
 
@@ -211,11 +244,11 @@ async def arun(loop: RetrievalLoop, turn: AsyncTurn[R]) -> R:
     rounds = 0
     while True:
         reply = await turn.send()
-        wanted = retrieval_calls(turn.calls(reply))
+        wanted = loop.answerable(turn.calls(reply))
         if not wanted:
             return reply
         if rounds >= loop.max_rounds:
-            return turn.strip(reply)
+            return turn.strip(reply, wanted)
         turn.extend(reply, loop.answer(wanted))
         rounds += 1
 
@@ -262,7 +295,7 @@ class _Rounds(Generic[C]):
         """(chunks to pass on, whether another round follows)."""
         if not held:
             return [], False
-        wanted = retrieval_calls(turn.calls(held))
+        wanted = self.loop.answerable(turn.calls(held))
         if not wanted:
             return held, False
         if self.rounds >= self.loop.max_rounds:

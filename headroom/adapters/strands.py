@@ -128,8 +128,9 @@ class HeadroomStrandsModel(Model):
                                      tools=[{"toolSpec": s} for s in tool_specs] if tool_specs is not None else None,
                                      hook="stream")
         specs = _specs(prepared.tools) if prepared.tools is not None else tool_specs
-        if prepared.offer_tool and not any(s.get("name") == TOOL_NAME for s in specs or ()):
-            specs = [*(specs or []), _spec(prepared.tool)]
+        given = {s.get("name") for s in specs or ()}
+        specs = [*(specs or []), *(_spec(t) for t in prepared.added_tools if _spec(t).get("name") not in given)]
+        specs = specs if specs or tool_specs is not None else None
         sys_text, sys_blocks = system_prompt, system_prompt_content
         if prepared.system is not system:  # cache alignment rewrote it
             sys_blocks = cast("list[SystemContentBlock] | None", prepared.system)

@@ -24,11 +24,14 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.markers import MARKER_RE
 from headroom.ccr.store import Store
 from headroom.ccr.tool import TOOL_NAME
+
+if TYPE_CHECKING:
+    from headroom.memory import Memory
 
 __all__ = ["answer_call", "answer_retrieval_calls", "filter_text", "retrieve"]
 
@@ -249,8 +252,8 @@ def _detect(response: Any) -> str:
     return "openai"
 
 
-def _calls(response: Any, fmt: str) -> Iterator[tuple[str, Any]]:
-    """(call id, raw arguments) of every headroom_retrieve call in ``response``."""
+def _calls(response: Any, fmt: str, names: frozenset[str]) -> Iterator[tuple[str, str, Any]]:
+    """(call id, tool name, raw arguments) of every call in ``response`` of a tool in ``names``."""
     if fmt == "openai":
         message = response
         if isinstance(response, dict) and isinstance(response.get("choices"), list) and response["choices"]:
@@ -258,18 +261,18 @@ def _calls(response: Any, fmt: str) -> Iterator[tuple[str, Any]]:
         for call in _plain(message).get("tool_calls") or ():
             call = _plain(call)
             fn = _plain(call.get("function") or {})
-            if fn.get("name") == TOOL_NAME:
-                yield str(call.get("id")), fn.get("arguments")
+            if fn.get("name") in names:
+                yield str(call.get("id")), str(fn["name"]), fn.get("arguments")
     elif fmt == "anthropic":
         blocks = response if isinstance(response, list) else response.get("content") or ()
         for block in map(_plain, blocks):
-            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") == TOOL_NAME:
-                yield str(block.get("id")), block.get("input")
+            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("name") in names:
+                yield str(block.get("id")), str(block["name"]), block.get("input")
     elif fmt == "responses":
         items = response.get("output") or () if isinstance(response, dict) and "output" in response else response
         for item in map(_plain, items if isinstance(items, list) else [items]):
-            if isinstance(item, dict) and item.get("type") == "function_call" and item.get("name") == TOOL_NAME:
-                yield str(item.get("call_id")), item.get("arguments")
+            if isinstance(item, dict) and item.get("type") == "function_call" and item.get("name") in names:
+                yield str(item.get("call_id")), str(item["name"]), item.get("arguments")
     elif fmt == "bedrock":
         message = response
         if isinstance(response, dict) and isinstance(response.get("output"), dict):
@@ -277,8 +280,8 @@ def _calls(response: Any, fmt: str) -> Iterator[tuple[str, Any]]:
         blocks = message if isinstance(message, list) else message.get("content") or ()
         for block in map(_plain, blocks):
             use = _plain(block.get("toolUse")) if isinstance(block, dict) else None
-            if isinstance(use, dict) and use.get("name") == TOOL_NAME:
-                yield str(use.get("toolUseId")), use.get("input")
+            if isinstance(use, dict) and use.get("name") in names:
+                yield str(use.get("toolUseId")), str(use["name"]), use.get("input")
     else:
         raise ValueError(f"unknown format {fmt!r}; expected 'auto', 'openai', 'anthropic', 'responses' or 'bedrock'")
 
@@ -305,7 +308,8 @@ def answer_call(arguments: Any, store: Store | None = None) -> tuple[str, bool]:
     return text, False
 
 
-def answer_retrieval_calls(response: Any, *, fmt: str = "auto", store: Store | None = None) -> list[dict[str, Any]]:
+def answer_retrieval_calls(response: Any, *, fmt: str = "auto", store: Store | None = None,
+                           memory: Memory | None = None) -> list[dict[str, Any]]:
     """Tool-result messages answering every ``headroom_retrieve`` call in a model reply.
 
     ``response`` is an OpenAI chat completion or its assistant message, an Anthropic
@@ -314,12 +318,25 @@ def answer_retrieval_calls(response: Any, *, fmt: str = "auto", store: Store | N
     Append the result to the conversation and call the model again. Other tools' calls
     are left to the app; with Anthropic and Bedrock, put your own ``tool_result`` /
     ``toolResult`` blocks into the same user message as these (Bedrock rejects two user
-    messages in a row). Unknown or expired refs answer an error result.
+    messages in a row). Unknown or expired refs answer an error result. With ``memory``
+    (a :class:`headroom.memory.Memory`), ``memory_save``/``memory_search``/``memory_forget``
+    calls are answered too -- how a LiteLLM callback user answers them.
     """
     response = _plain(response)
     if isinstance(response, list):
         response = [_plain(item) for item in response]
     if fmt == "auto":
         fmt = _detect(response)
-    from headroom.ccr.results import answer, tool_results
-    return tool_results(fmt, [(call_id, answer(arguments, store)) for call_id, arguments in _calls(response, fmt)])
+    from headroom.ccr.results import Answered, answer, tool_results
+
+    names = frozenset({TOOL_NAME})
+    if memory is not None:
+        from headroom.memory import MEMORY_TOOL_NAMES, answer_memory_call
+        names |= MEMORY_TOOL_NAMES
+    answers = []
+    for call_id, name, arguments in _calls(response, fmt, names):
+        if name == TOOL_NAME or memory is None:
+            answers.append((call_id, answer(arguments, store)))
+        else:
+            answers.append((call_id, Answered(*answer_memory_call(name, arguments, memory))))
+    return tool_results(fmt, answers)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,6 +32,7 @@ from typing import Any
 
 from headroom.ccr.markers import REF_LEN, make_ref
 from headroom.ccr.store import DEFAULT_TTL, Entry
+from headroom.sqlite_files import connect_wal, data_file
 
 __all__ = ["DEFAULT_MAX_BYTES", "ENV_PATH", "SQLiteStore", "default_path"]
 
@@ -59,16 +59,7 @@ _SAME = "SELECT original = ? FROM ccr_entries WHERE ref = ?"
 
 def default_path() -> Path:
     """Where the default store lives (see the module docstring)."""
-    override = os.environ.get(ENV_PATH)
-    if override:
-        return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "headroom" / "ccr.sqlite3"
+    return data_file("ccr.sqlite3", ENV_PATH)
 
 
 class SQLiteStore:
@@ -229,34 +220,8 @@ class SQLiteStore:
             yield self._conn
 
     def _connect(self) -> sqlite3.Connection:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
-                               check_same_thread=False)
-        try:
-            # Switching a new file to WAL can report "locked" without waiting while another
-            # process creates it at the same moment, so retry within the busy timeout.
-            deadline = time.monotonic() + self.busy_timeout
-            while True:
-                try:
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.execute("PRAGMA synchronous=NORMAL")
-                    conn.execute("PRAGMA journal_size_limit=67108864")  # shrink the WAL after a burst
-                    conn.execute("BEGIN IMMEDIATE")
-                    for statement in _SCHEMA:
-                        conn.execute(statement)
-                    conn.execute("COMMIT")
-                    break
-                except sqlite3.OperationalError as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        # journal_size_limit: shrink the WAL after a burst
+        return connect_wal(self.path, self.busy_timeout, _SCHEMA, ("PRAGMA journal_size_limit=67108864",))
 
     def _maintain(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")

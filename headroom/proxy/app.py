@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
-from headroom.adapters.loop import RetrievalLoop
+from headroom.adapters.loop import MemoryTools, RetrievalLoop
 from headroom.ccr import default_store, open_store
 from headroom.ccr.store import Store
 from headroom.proxy.admin import admin_routes
@@ -60,8 +60,13 @@ def create_app(settings: Settings | None = None, *, upstream: Upstream | None = 
         own_store = store is None and settings.store is not None
         ccr = store if store is not None else open_store(settings.store) if settings.store else default_store()
         stats = Stats()
+        memory = None
+        if settings.memory is not None:
+            from headroom.memory import Memory
+
+            memory = MemoryTools(Memory(settings.memory))
         runtime = Runtime(settings, client, ccr, stats, ProxyMetrics(stats),
-                          RetrievalLoop(settings.config, store=ccr, stats=stats))
+                          RetrievalLoop(settings.config, store=ccr, stats=stats, memory=memory))
         app.state.runtime = runtime
         forwarder.runtime = runtime
         log.info("headroom proxy: %s backend, upstream %s, store %r", settings.backend,

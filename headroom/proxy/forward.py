@@ -71,7 +71,7 @@ class Plan:
     request: dict[str, Any]  # the body to send, parsed (the original when nothing changed)
     payload: bytes  # its bytes: the client's own when nothing changed
     stream: bool
-    offer: bool  # headroom_retrieve added; the reply goes through retrieval
+    offer: bool  # headroom_retrieve or the memory tools added: the reply goes through retrieval
     result: CompressResult | None
 
 
@@ -92,11 +92,19 @@ def calls_retrieve(conversation: Any) -> bool:
     return False
 
 
-def _offers_tool(request: dict[str, Any]) -> bool:
+def _tool_names(request: dict[str, Any]) -> set[str]:
+    """The names of the request's tools (any format)."""
+    names = set()
     for tool in request_tools(request) or ():
-        if isinstance(tool, dict) and TOOL_NAME in (tool.get("name"), (tool.get("function") or {}).get("name")):
-            return True
-    return False
+        if isinstance(tool, dict):
+            spec = tool.get("function") or tool.get("toolSpec") or tool
+            if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+                names.add(spec["name"])
+    return names
+
+
+def _offers_tool(request: dict[str, Any]) -> bool:
+    return TOOL_NAME in _tool_names(request)
 
 
 def _compact(body: dict[str, Any]) -> bytes:
@@ -175,8 +183,9 @@ class Forwarder:
         bypass = wanted.get("x-headroom-bypass", "").strip().lower() in _TRUE
         encoded = wanted.get("content-encoding", "identity").strip().lower() != "identity"
         plan = None
-        # a body shorter than min_unit_tokens bytes cannot hold a unit worth compressing
-        size_ok = rt.settings.config.min_unit_tokens <= len(body) <= rt.settings.max_body_bytes
+        # a body shorter than min_unit_tokens bytes cannot hold a unit worth compressing (but may get memory tools)
+        small = len(body) < rt.settings.config.min_unit_tokens and rt.loop.memory is None
+        size_ok = not small and len(body) <= rt.settings.max_body_bytes
         if shape is not None and not bypass and not encoded and size_ok:
             plan = await self._plan(rt, body, *shape)
         try:
@@ -218,12 +227,18 @@ class Forwarder:
             seconds = time.perf_counter() - started
             rt.stats.record(CallRecord.of(result, model, fmt, "proxy", seconds * 1000))
             rt.metrics.compressed(result, seconds)
-        offer = (not _offers_tool(request)
-                 and (bool(result is not None and result.refs) or calls_retrieve(request[key])))
+        retrieve = (not _offers_tool(request)
+                    and (bool(result is not None and result.refs) or calls_retrieve(request[key])))
+        added = [tool_definition(fmt)] if retrieve else []
+        memory = rt.loop.memory
+        if memory is not None and request_tools(request):  # a client with tools gets the memory tools
+            given = _tool_names(request)
+            added += [t for t in memory.definitions(fmt) if not given & _tool_names({"tools": [t]})]
+        offer = bool(added)
         out = new
         if offer:
             base = new or request
-            out = {**base, "tools": [*(request_tools(base) or []), tool_definition(fmt)]}
+            out = {**base, "tools": [*(request_tools(base) or []), *added]}
         return Plan(out or request, body if out is None else _compact(out), request.get("stream") is True,
                     offer, result)
 

@@ -16,10 +16,10 @@ results are never compressed again.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from headroom.adapters.loop import TOOL_NAME, Answer, RetrievalLoop, ToolCall, arun
+from headroom.adapters.loop import Answer, RetrievalLoop, ToolCall, arun
 from headroom.proxy.upstream import SendJson, SendStream
 
 __all__ = ["FORMATS", "add_usage", "complete", "continued", "stream"]
@@ -117,10 +117,11 @@ def _items(reply: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in reply.get("output") or () if isinstance(i, dict)]
 
 
-def _is_retrieve(fmt: str, part: dict[str, Any]) -> bool:
-    if fmt == "openai":
-        return (part.get("function") or {}).get("name") == TOOL_NAME
-    return part.get("type") in ("tool_use", "function_call") and part.get("name") == TOOL_NAME
+def _dropped(fmt: str, part: dict[str, Any], ids: set[str]) -> bool:
+    """Whether ``part`` is a tool-call block, item or entry whose id is in ``ids``."""
+    if fmt == "openai" or part.get("type") == "tool_use":
+        return str(part.get("id")) in ids
+    return part.get("type") == "function_call" and str(part.get("call_id")) in ids
 
 
 class _Turn:
@@ -159,11 +160,11 @@ class _Turn:
             assistant = [i for i in _items(reply) if i.get("type") != "function_call" or i.get("call_id") in ids]
         continued(self.fmt, self.body, copy.deepcopy(assistant), answers)
 
-    def strip(self, reply: dict[str, Any]) -> dict[str, Any]:
-        """``reply`` without its retrieve calls, and not asking for tools if none are left."""
-        fmt = self.fmt
+    def strip(self, reply: dict[str, Any], drop: Sequence[ToolCall]) -> dict[str, Any]:
+        """``reply`` without the calls in ``drop``, and not asking for tools if none are left."""
+        fmt, ids = self.fmt, {c.id for c in drop}
         if fmt == "anthropic":
-            content = [b for b in _blocks(reply) if not _is_retrieve(fmt, b)]
+            content = [b for b in _blocks(reply) if not _dropped(fmt, b, ids)]
             out = {**reply, "content": content}
             if out.get("stop_reason") == "tool_use" and not any(b.get("type") == "tool_use" for b in content):
                 out["stop_reason"] = "end_turn"
@@ -171,11 +172,11 @@ class _Turn:
         if fmt == "openai":
             choices = list(reply.get("choices") or [])
             message = _message(reply)
-            kept = [c for c in message.get("tool_calls") or () if not _is_retrieve(fmt, c)]
+            kept = [c for c in message.get("tool_calls") or () if not _dropped(fmt, c, ids)]
             choice = {**choices[0], "message": {**message, "tool_calls": kept or None}}
             if not kept:
                 choice["message"].pop("tool_calls")
                 if choice.get("finish_reason") == "tool_calls":
                     choice["finish_reason"] = "stop"
             return {**reply, "choices": [choice, *choices[1:]]}
-        return {**reply, "output": [i for i in _items(reply) if not _is_retrieve(fmt, i)]}
+        return {**reply, "output": [i for i in _items(reply) if not _dropped(fmt, i, ids)]}

@@ -21,7 +21,8 @@ class Settings:
     """``headroom proxy`` options plus the engine :class:`Config` every request uses.
 
     ``upstream`` overrides the backend's base URL (tests point it at a fake provider);
-    ``store`` is a SQLite path or a ``redis://`` URL (``None``: the default SQLite file).
+    ``store`` is a SQLite path or a ``redis://`` URL (``None``: the default SQLite file);
+    ``memory`` a :mod:`headroom.memory` database path (``None``: no memory tools).
     """
 
     host: str = "127.0.0.1"
@@ -29,6 +30,7 @@ class Settings:
     backend: str = "anthropic"
     upstream: str | None = None
     store: str | None = None
+    memory: str | None = None
     admin_token: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
