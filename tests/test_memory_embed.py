@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -65,10 +64,9 @@ _SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is not None,
-                    reason="sentence_transformers is installed here; the off path is not taken")
 def test_semantic_off_is_logged_once_and_fts_carries_on(tmp_path: Path) -> None:
-    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "empty-hub")}
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "empty-hub"), "HF_HOME": str(tmp_path / "hf"),
+           "SENTENCE_TRANSFORMERS_HOME": str(tmp_path / "st"), "HEADROOM_MEMORY_EMBED_MODEL": ""}
     done = subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path)], capture_output=True, text=True, env=env,
                           check=False)
     assert done.returncode == 0, done.stderr
