@@ -116,3 +116,20 @@ def test_budget_counts_images_as_fixed_cost() -> None:
     assert tight.tokens_after == headroom.count_tokens(tight.messages, "claude-sonnet-4-5")
     assert tight.budget is not None
     assert sum(u.tokens_after for u in tight.units if u.kind == "image") == image_after
+
+
+@pytest.mark.parametrize("fmt", ["openai", "responses"])
+def test_openai_photo_shrunk_to_low_detail_size_is_sent_as_low_detail(fmt: str) -> None:
+    """OpenAI's detail=low shows at most 512×512: a photo shrunk that small is sent with
+    detail=low (85 tokens, not 255) -- unless the caller chose a detail."""
+    messages = one_image(fmt, photo(4000, 3000), "image/jpeg", question="")
+    result = headroom.compress(messages, "gpt-4o", store=MemoryStore())
+    part = result.messages[0]["content"][0]
+    detail = part["image_url"]["detail"] if fmt == "openai" else part["detail"]
+    [unit] = [u for u in result.units if u.kind == "image"]
+    assert detail == "low" and unit.tokens_before == 765
+    assert unit.tokens_after - headroom.count_tokens(result.messages[0]["content"][1]["text"], "gpt-4o") == 85
+    assert unit.tokens_saved / unit.tokens_before >= 0.8
+    chosen = one_image(fmt, photo(4000, 3000), "image/jpeg", question="", detail="high")
+    again = headroom.compress(chosen, "gpt-4o", store=MemoryStore()).messages[0]["content"][0]
+    assert (again["image_url"]["detail"] if fmt == "openai" else again["detail"]) == "high"

@@ -95,12 +95,15 @@ def images(messages: list[dict[str, Any]]) -> Iterator[ImageSite]:
         question = own or question
 
 
-def image_block(old: dict[str, Any], data: str | bytes, media_type: str) -> dict[str, Any]:
-    """``old`` with its data URL replaced (``detail`` kept as it was)."""
+def image_block(old: dict[str, Any], data: str | bytes, media_type: str, detail: str | None = None) -> dict[str, Any]:
+    """``old`` with its data URL replaced (``detail`` kept as it was, unless given)."""
     text = data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
     url = f"data:{media_type};base64,{text}"
     ref = old.get("image_url")
-    return {**old, "image_url": {**ref, "url": url} if isinstance(ref, dict) else url}
+    new: dict[str, Any] | str = {**ref, "url": url} if isinstance(ref, dict) else url
+    if detail is not None:
+        new = {**(new if isinstance(new, dict) else {"url": new}), "detail": detail}
+    return {**old, "image_url": new}
 
 
 def note_block(text: str) -> dict[str, Any]:

@@ -113,10 +113,10 @@ def images(messages: list[dict[str, Any]]) -> Iterator[ImageSite]:
             question = own or question
 
 
-def image_block(old: dict[str, Any], data: str | bytes, media_type: str) -> dict[str, Any]:
-    """``old`` with its data URL replaced (``detail`` kept as it was)."""
+def image_block(old: dict[str, Any], data: str | bytes, media_type: str, detail: str | None = None) -> dict[str, Any]:
+    """``old`` with its data URL replaced (``detail`` kept as it was, unless given)."""
     text = data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
-    return {**old, "image_url": f"data:{media_type};base64,{text}"}
+    return {**old, "image_url": f"data:{media_type};base64,{text}", **({"detail": detail} if detail else {})}
 
 
 def note_block(text: str) -> dict[str, Any]:
