@@ -107,3 +107,20 @@ def test_argument_errors(tmp_path: Path) -> None:
     for sub, flag in (("tools", "--data"), ("answers", "--model-name"), ("session", "--ttl")):
         helped = _run("eval", sub, "--help")
         assert helped.returncode == 0 and flag in helped.stdout
+
+
+def test_check_fails_a_run_that_loses_a_needle(cases: Path) -> None:
+    first = json.loads(_run("eval", "needles", str(cases), "--json").stdout)
+    for c in first["cases"]:  # keep the cases whose needles all survive
+        if c["needles_kept"] < c["needles_total"]:
+            next(p for p in cases.glob("*.json") if json.loads(p.read_text())["id"] == c["id"]).unlink()
+    assert _run("eval", "needles", str(cases), "--check", "--json").returncode == 0
+    path = sorted(cases.glob("*.json"))[0]
+    case = json.loads(path.read_text())
+    case["needles"] = [*case["needles"], "a fact no tool output ever held"]
+    path.write_text(json.dumps(case))
+    plain = _run("eval", "needles", str(cases), "--json")
+    assert plain.returncode == 0  # without --check the run reports, it does not judge
+    checked = _run("eval", "needles", str(cases), "--check", "--json")
+    assert checked.returncode == 1 and "--check: 1 needle(s) lost" in checked.stderr
+    assert json.loads(checked.stdout)["needles_kept"] == json.loads(plain.stdout)["needles_total"] - 1

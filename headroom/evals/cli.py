@@ -33,9 +33,33 @@ def _kwargs(text: str) -> dict[str, Any]:
     return value
 
 
-def _outputs(p: argparse.ArgumentParser) -> None:
+def _outputs(p: argparse.ArgumentParser, check: str | None = None) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (totals at its top level, 'cases')")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report to FILE")
+    if check:
+        p.add_argument("--check", action="store_true", help=f"exit 1 when {check} (for CI)")
+
+
+def failures(name: str, doc: dict[str, Any]) -> list[str]:
+    """What ``--check`` fails on, from an eval's totals."""
+    def n(key: str) -> int:
+        value = doc.get(key)
+        return int(value) if isinstance(value, (int, float)) else 0
+
+    found = []
+    if name == "needles":
+        if n("needles_kept") < n("needles_total"):
+            found.append(f"{n('needles_total') - n('needles_kept')} needle(s) lost")
+        if n("invalid") or n("errors"):
+            found.append(f"{n('invalid')} invalid and {n('errors')} failed case(s)")
+        if n("prefix_stable") < n("prefix_tested"):
+            found.append(f"{n('prefix_tested') - n('prefix_stable')} case(s) not prefix-stable")
+    elif name == "tools":
+        if n("broken_pairs") or n("problems"):
+            found.append(f"{n('broken_pairs')} broken pair(s), {n('problems')} other problem(s)")
+    elif name == "answers" and n("correct_with") < n("correct_without"):
+        found.append(f"{n('correct_without') - n('correct_with')} fewer correct answer(s) with compression")
+    return found
 
 
 def _run_needles(args: argparse.Namespace, progress: Callable[[int, int], None]) -> dict[str, Any]:
@@ -52,14 +76,14 @@ def _run_session(args: argparse.Namespace, progress: Callable[[int, int], None])
 
 
 def _run_tools(args: argparse.Namespace, progress: Callable[[int, int], None]) -> dict[str, Any]:
-    from headroom.evals.tools import run_tools  # type: ignore[import-not-found]
+    from headroom.evals.tools import run_tools
 
     doc: dict[str, Any] = run_tools(data=args.data, limit=args.limit, model=args.model, progress=progress)
     return doc
 
 
 def _run_answers(args: argparse.Namespace, progress: Callable[[int, int], None]) -> dict[str, Any]:
-    from headroom.evals.answers import run_answers  # type: ignore[import-not-found]
+    from headroom.evals.answers import run_answers
 
     doc: dict[str, Any] = run_answers(args.cases_dir, args.model, model=args.model_name, api_key=args.api_key,
                                       limit=args.limit, progress=progress)
@@ -89,7 +113,10 @@ def _command(name: str, runner: Runner) -> Callable[[argparse.Namespace], int]:
         if args.html:
             Path(args.html).write_text(render_html(doc, f"headroom eval {name}"), encoding="utf-8")
             sys.stderr.write(f"wrote {args.html}\n")
-        return 0
+        failed = failures(name, doc) if getattr(args, "check", False) else []
+        for problem in failed:
+            sys.stderr.write(f"headroom eval {name} --check: {problem}\n")
+        return 1 if failed else 0
 
     return run
 
@@ -105,7 +132,7 @@ def add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     n.add_argument("--kwargs", type=_kwargs, default={}, metavar="JSON",
                    help="extra keyword arguments for compress(), e.g. '{\"lossless_only\": true}'")
     n.add_argument("--no-prefix-check", action="store_true", help="skip the prefix-stability check")
-    _outputs(n)
+    _outputs(n, "a needle is lost, a case is invalid or fails, or a prefix is unstable")
     n.set_defaults(func=_command("needles", _run_needles))
 
     s = evs.add_parser("session", help="dollar cost of a recorded session with and without headroom "
@@ -123,7 +150,7 @@ def add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "(default: an installed bfcl_eval, else a wheel in ~/.cache/headroom/bfcl)")
     t.add_argument("--limit", type=int, help="at most N conversations")
     t.add_argument("--model", help="model to count tokens for")
-    _outputs(t)
+    _outputs(t, "a tool call, its arguments or its result pairing changed")
     t.set_defaults(func=_command("tools", _run_tools))
 
     a = evs.add_parser("answers", help="ask a model each case with and without compression and compare answers")
@@ -132,7 +159,7 @@ def add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     a.add_argument("--model-name", help="model name to request")
     a.add_argument("--api-key", help="API key for the model server")
     a.add_argument("--limit", type=int, help="at most N cases")
-    _outputs(a)
+    _outputs(a, "fewer answers are correct with compression than without")
     a.set_defaults(func=_command("answers", _run_answers))
     return ev
 
