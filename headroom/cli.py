@@ -1,4 +1,5 @@
-"""``headroom`` command line: compress a file, retrieve a ref, price a session, run the proxy or an MCP server."""
+"""``headroom`` command line: compress a file, retrieve a ref, price a session, run the proxy or an MCP
+server, run the evals, edit memory."""
 
 from __future__ import annotations
 
@@ -243,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     from headroom.evals.cli import add_eval_parser
 
     add_eval_parser(sub)  # headroom eval needles|session|tools|answers
+
+    from headroom.memory.cli import add_memory_parser
+
+    add_memory_parser(sub)  # headroom memory search|list|add|forget|export|import
 
     args = parser.parse_args(argv)
     return int(args.func(args))
