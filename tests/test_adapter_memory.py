@@ -179,3 +179,37 @@ def test_agno_and_strands_agents_save_memories(tmp_path: Path) -> None:
         assert {t["function"]["name"] for t in up.requests[0].body["tools"]} >= {"memory_save", "memory_search"}
     assert {e.text for e in memory.list()} == {"Agno: the build cache is in /var/cache/b",
                                                "Strands: the flaky test is test_upload"}
+
+
+def test_litellm_callback_recalls_into_the_newest_user_turn(tmp_path: Path) -> None:
+    """Through real ``litellm.completion`` calls to the fake provider: the first request's
+    user turn carries the recalled memory, and the second request sends that turn again
+    byte for byte although memory changed in between."""
+    import os
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    litellm = pytest.importorskip("litellm")
+    from headroom.callbacks import HeadroomCallback
+
+    memory = Memory(tmp_path / "m.sqlite3")
+    memory.add("The staging cluster is called kestrel", scope="project")
+    callback = HeadroomCallback(memory=memory, recall=2)
+    saved = list(litellm.callbacks)
+    litellm.callbacks = [callback]
+    try:
+        with FakeUpstream() as up:
+            def ask(messages: list[dict[str, Any]]) -> dict[str, Any]:
+                litellm.completion(model="openai/gpt-4o", messages=messages, api_base=up.url + "/v1",
+                                   api_key="sk-fake")
+                body: dict[str, Any] = up.requests[-1].body
+                return body
+            first = [_user("Which staging cluster do we deploy to?")]
+            one = ask(first)
+            assert "kestrel" in json.dumps(one["messages"][-1])
+            memory.add("Staging moved to the osprey cluster", scope="project")
+            two = ask([*first, {"role": "assistant", "content": "kestrel"}, _user("Is staging up?")])
+            assert two["messages"][0] == one["messages"][-1]  # the earlier turn, as it was sent
+            assert "osprey" in json.dumps(two["messages"][-1])
+    finally:
+        litellm.logging_callback_manager._reset_all_callbacks()
+        litellm.callbacks = saved

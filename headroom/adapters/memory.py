@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
     from headroom.memory import Memory, MemoryEntry
 
 __all__ = ["MemoryTools"]
+
+#: User turns whose recalled memories are kept (least recently used go first).
+RECALLED_TURNS = 4096
 
 
 class MemoryTools:
@@ -37,7 +42,10 @@ class MemoryTools:
         self.memory = memory
         self.recall = recall
         self.scope_ids = dict(scope_ids or {})
-        self._recalled: dict[str, list[MemoryEntry]] = {}  # user turn's digest -> what it was given
+        # a user turn's digest -> the memories it was given; one instance may serve many
+        # conversations (a LiteLLM callback), so it is bounded and locked
+        self._recalled: OrderedDict[str, list[MemoryEntry]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def names(self) -> frozenset[str]:
@@ -67,10 +75,17 @@ class MemoryTools:
         users = [i for i, m in enumerate(out) if _is_user_turn(m)]
         for n, i in enumerate(users):
             key = _digest(out[i])
-            if key not in self._recalled and n == len(users) - 1:
+            with self._lock:
+                entries = self._recalled.get(key)
+                if entries is not None:
+                    self._recalled.move_to_end(key)
+            if entries is None and n == len(users) - 1:
                 query = latest_user_text(out[: i + 1])
-                self._recalled[key] = self._search(query) if query.strip() else []
-            entries = self._recalled.get(key)
+                entries = self._search(query) if query.strip() else []
+                with self._lock:
+                    self._recalled[key] = entries
+                    while len(self._recalled) > RECALLED_TURNS:
+                        self._recalled.popitem(last=False)
             if entries:
                 out[i] = inject(out[: i + 1], entries, fmt)[i]
         return out

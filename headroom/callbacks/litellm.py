@@ -23,15 +23,20 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
+from headroom.adapters.memory import MemoryTools
 from headroom.ccr.store import Store
 from headroom.config import DEFAULT_CONFIG, Config
 from headroom.hooks import Hooks
 from headroom.request import compress_request
 from headroom.stats import CallRecord, Stats
+
+if TYPE_CHECKING:
+    from headroom.memory import Memory
 
 __all__ = ["CallRecord", "HeadroomCallback"]
 
@@ -46,7 +51,11 @@ _MEMO = 4096  # call ids remembered as already compressed
 class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy runs without litellm)
     """``litellm.callbacks = [HeadroomCallback()]`` (SDK) or ``callbacks:`` in the proxy config.
 
-    ``config``, ``store`` and ``hooks`` go to :func:`headroom.compress`. Requests whose text
+    ``config``, ``store`` and ``hooks`` go to :func:`headroom.compress`. With ``memory`` (a
+    :class:`headroom.memory.Memory`), ``recall`` memories are recalled into each new user turn,
+    the same ones again in that turn on later requests (:mod:`headroom.adapters.memory`); a
+    callback cannot answer tool calls, so an app that offers the memory tools answers them with
+    ``answer_retrieval_calls(reply, memory=...)``. Requests whose text
     exceeds ``thread_threshold_chars`` are compressed in a worker thread from the async hooks.
     Stats: ``stats`` (:class:`headroom.stats.Stats`: tokens before/after/saved, units,
     errors; ``calls``, the last ``max_records`` records), also as ``total_tokens_saved``/``calls``.
@@ -55,9 +64,11 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy ru
     """
 
     def __init__(self, config: Config | None = None, *, store: Store | None = None, hooks: Hooks | None = None,
-                 max_records: int = 1000, thread_threshold_chars: int = 256 * 1024) -> None:
+                 max_records: int = 1000, thread_threshold_chars: int = 256 * 1024, memory: Memory | None = None,
+                 recall: int = 3, scope_ids: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.config = config or DEFAULT_CONFIG
+        self.memory = MemoryTools(memory, recall=recall, scope_ids=scope_ids) if memory is not None else None
         self.store = store
         self.hooks = hooks
         self.thread_threshold_chars = thread_threshold_chars
@@ -129,6 +140,9 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy ru
         """A copy of ``request`` with ``request[key]`` compressed, or ``None`` to send it as it is."""
         started = time.perf_counter()
         model = request.get("model") if isinstance(request.get("model"), str) else None
+        recalled = self._recall(request, key, fmt)
+        if recalled is not None:
+            request = recalled
         try:
             new, result = compress_request(request, key, fmt, config=self.config, hooks=self.hooks,
                                            store=self.store)
@@ -136,9 +150,20 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy ru
             log.warning("headroom: compressing a LiteLLM %s request failed; sent unchanged: %s: %s",
                         call_type, type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             self.stats.record(CallRecord(model, call_type, hook, 0, 0, _ms(started), f"{type(exc).__name__}: {exc}"))
-            return None
+            return recalled
         self.stats.record(CallRecord.of(result, model, call_type, hook, _ms(started)))
-        return new
+        return new if new is not None else recalled
+
+    def _recall(self, request: dict[str, Any], key: str, fmt: str) -> dict[str, Any] | None:
+        """A copy of ``request`` with recalled memories, or ``None`` when there are none."""
+        if self.memory is None or not self.memory.recall:
+            return None
+        try:
+            messages = self.memory.inject(request[key], fmt)
+        except Exception as exc:  # recall is an extra: the request goes out without it
+            log.warning("headroom: recalling memories failed; sent without: %s: %s", type(exc).__name__, exc)
+            return None
+        return {**request, key: messages} if messages != request[key] else None
 
     # -- bookkeeping ----------------------------------------------------------------
 
