@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from test_adapter_loop import DictTurn, call
 
-from headroom.adapters.loop import MemoryTools, RetrievalLoop, run
+from headroom.adapters.loop import RetrievalLoop, run
 from headroom.memory import Memory
+from headroom.memory.conversation import MemoryTools
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from fake_upstream import FakeUpstream

@@ -62,7 +62,7 @@ class HeadroomChatModel(BaseChatModel):
 
     ``HeadroomChatModel(llm, **options)``: ``options`` are :class:`headroom.Config`
     fields (``keep_scale=2.0``), ``config=``, ``store=``, ``hooks=``, ``max_rounds=``,
-    ``memory=`` (with ``recall=``, ``scope_ids=``: see :mod:`headroom.adapters.memory`), and
+    ``memory=`` (with ``recall=``, ``scope_ids=``: see :mod:`headroom.memory.conversation`), and
     the standard ``temperature``/``max_tokens``/``stop``, which are passed on per call.
     """
 
@@ -121,7 +121,8 @@ class HeadroomChatModel(BaseChatModel):
         # the wrapper always hands the engine OpenAI Chat dicts
         tools = None
         if self.memory is not None:
-            tools = loop.MemoryTools(self.memory, recall=self.recall, scope_ids=self.scope_ids)
+            from headroom.memory.conversation import MemoryTools
+            tools = MemoryTools(self.memory, recall=self.recall, scope_ids=self.scope_ids)
         elif self.recall or self.scope_ids:
             raise ValueError("HeadroomChatModel: recall= and scope_ids= need memory=headroom.memory.Memory(...)")
         self._loop = RetrievalLoop(self.config.with_(format="openai"), store=self.store, hooks=self.hooks,

@@ -31,9 +31,8 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from headroom.adapters.memory import MemoryTools
 from headroom.ccr.results import Answered, answer, tool_result
 from headroom.ccr.store import Store
 from headroom.ccr.tool import TOOL_NAME, tool_definition
@@ -43,7 +42,10 @@ from headroom.pipeline import compress
 from headroom.result import CompressResult
 from headroom.stats import CallRecord, Stats
 
-__all__ = ["DEFAULT_MAX_ROUNDS", "TOOL_NAME", "Answer", "AsyncStreamTurn", "AsyncTurn", "MemoryTools", "Prepared",
+if TYPE_CHECKING:
+    from headroom.memory.conversation import MemoryTools
+
+__all__ = ["DEFAULT_MAX_ROUNDS", "TOOL_NAME", "Answer", "AsyncStreamTurn", "AsyncTurn", "Prepared",
            "RetrievalLoop", "StreamTurn", "ToolCall", "Turn", "arun", "astream", "run", "stream"]
 
 log = logging.getLogger("headroom")
@@ -153,7 +155,10 @@ class RetrievalLoop:
         memory = memory_options.pop("memory", None)
         if memory is None and memory_options:
             raise TypeError(f"{wrapper}: recall= and scope_ids= need memory=headroom.memory.Memory(...)")
-        tools = MemoryTools(memory, **memory_options) if memory is not None else None
+        tools = None
+        if memory is not None:
+            from headroom.memory.conversation import MemoryTools
+            tools = MemoryTools(memory, **memory_options)
         return cls(base.with_(**options) if options else base, memory=tools, **loop_options)
 
     def prepare(self, messages: Sequence[Any], fmt: str, model: str | None, *, can_call_tools: bool,

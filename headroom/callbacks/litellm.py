@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
-from headroom.adapters.memory import MemoryTools
 from headroom.ccr.store import Store
 from headroom.config import DEFAULT_CONFIG, Config
 from headroom.hooks import Hooks
@@ -37,6 +36,7 @@ from headroom.stats import CallRecord, Stats
 
 if TYPE_CHECKING:
     from headroom.memory import Memory
+    from headroom.memory.conversation import MemoryTools
 
 __all__ = ["CallRecord", "HeadroomCallback"]
 
@@ -53,7 +53,7 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy ru
 
     ``config``, ``store`` and ``hooks`` go to :func:`headroom.compress`. With ``memory`` (a
     :class:`headroom.memory.Memory`), ``recall`` memories are recalled into each new user turn,
-    the same ones again in that turn on later requests (:mod:`headroom.adapters.memory`); a
+    the same ones again in that turn on later requests (:mod:`headroom.memory.conversation`); a
     callback cannot answer tool calls, so an app that offers the memory tools answers them with
     ``answer_retrieval_calls(reply, memory=...)``. Requests whose text
     exceeds ``thread_threshold_chars`` are compressed in a worker thread from the async hooks.
@@ -68,7 +68,10 @@ class HeadroomCallback(CustomLogger):  # type: ignore[misc]  # (Any when mypy ru
                  recall: int = 3, scope_ids: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.config = config or DEFAULT_CONFIG
-        self.memory = MemoryTools(memory, recall=recall, scope_ids=scope_ids) if memory is not None else None
+        self.memory: MemoryTools | None = None
+        if memory is not None:
+            from headroom.memory.conversation import MemoryTools
+            self.memory = MemoryTools(memory, recall=recall, scope_ids=scope_ids)
         self.store = store
         self.hooks = hooks
         self.thread_threshold_chars = thread_threshold_chars

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from headroom.ccr.retrieve import _clean_ref, answer_call
+from headroom.ccr.retrieve import answer_call, clean_ref
 from headroom.ccr.store import Store
 from headroom.formats.base import parse_data_url
 
@@ -51,7 +51,7 @@ def answer(arguments: Any, store: Store | None = None) -> Answered:
     found = None if is_error or not text.startswith("data:image/") else parse_data_url(text)
     if found is None:
         return Answered(text, is_error)
-    ref = _clean_ref(str(_arguments(arguments).get("ref", "")))
+    ref = clean_ref(str(_arguments(arguments).get("ref", "")))
     return Answered(f"The original image behind ref {ref}.", False, *found)
 
 

@@ -33,7 +33,7 @@ from headroom.ccr.tool import TOOL_NAME
 if TYPE_CHECKING:
     from headroom.memory import Memory
 
-__all__ = ["answer_call", "answer_retrieval_calls", "filter_text", "retrieve"]
+__all__ = ["answer_call", "answer_retrieval_calls", "clean_ref", "filter_text", "retrieve"]
 
 _COND_RE = re.compile(r"^([A-Za-z_$@][\w.$@-]*?)(!=|>=|<=|==|=|>|<)(.*)$", re.S)
 _KV_RE = re.compile(r'(?<![\w.-])([A-Za-z_][\w.-]*)=("[^"]*"|[^\s,;]+)')
@@ -49,7 +49,7 @@ def retrieve(ref: str, query: str | None = None, *, store: Store | None = None) 
     if store is None:
         from headroom.ccr import default_store
         store = default_store()
-    ref = _clean_ref(ref)
+    ref = clean_ref(ref)
     entry = store.get(ref)
     if entry is None:
         raise KeyError(f"no stored content for ref {ref!r}: it is unknown or has expired "
@@ -59,7 +59,7 @@ def retrieve(ref: str, query: str | None = None, *, store: Store | None = None) 
     return filter_text(entry.original, query)
 
 
-def _clean_ref(ref: str) -> str:
+def clean_ref(ref: str) -> str:
     """Accept what models actually send: ``ref=3f9a…``, quotes, or a whole marker."""
     text = str(ref).strip().strip("'\"`").lower()
     found = MARKER_RE.search(text)
@@ -304,7 +304,7 @@ def answer_call(arguments: Any, store: Store | None = None) -> tuple[str, bool]:
         return f"headroom_retrieve: {exc.args[0]}", True
     if query is not None and text in ("", "[]"):
         unit = "rows" if text == "[]" else "lines"
-        return _NO_MATCH.format(unit=unit, ref=_clean_ref(ref), query=query), False
+        return _NO_MATCH.format(unit=unit, ref=clean_ref(ref), query=query), False
     return text, False
 
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
-from headroom.adapters.loop import MemoryTools, RetrievalLoop
+from headroom.adapters.loop import RetrievalLoop
 from headroom.ccr import default_store, open_store
 from headroom.ccr.store import Store
 from headroom.proxy.admin import admin_routes
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, upstream: Upstream | None = 
         memory = None
         if settings.memory is not None:
             from headroom.memory import Memory
+            from headroom.memory.conversation import MemoryTools
 
             memory = MemoryTools(Memory(settings.memory))
         runtime = Runtime(settings, client, ccr, stats, ProxyMetrics(stats),

@@ -92,15 +92,15 @@ def calls_retrieve(conversation: Any) -> bool:
     return False
 
 
+def _tool_name(tool: Any) -> str | None:
+    """A tool definition's name, in any format."""
+    spec = (tool.get("function") or tool.get("toolSpec") or tool) if isinstance(tool, dict) else None
+    return spec["name"] if isinstance(spec, dict) and isinstance(spec.get("name"), str) else None
+
+
 def _tool_names(request: dict[str, Any]) -> set[str]:
-    """The names of the request's tools (any format)."""
-    names = set()
-    for tool in request_tools(request) or ():
-        if isinstance(tool, dict):
-            spec = tool.get("function") or tool.get("toolSpec") or tool
-            if isinstance(spec, dict) and isinstance(spec.get("name"), str):
-                names.add(spec["name"])
-    return names
+    """The names of the request's tools."""
+    return {name for name in map(_tool_name, request_tools(request) or ()) if name is not None}
 
 
 def _offers_tool(request: dict[str, Any]) -> bool:
@@ -233,7 +233,7 @@ class Forwarder:
         memory = rt.loop.memory
         if memory is not None and request_tools(request):  # a client with tools gets the memory tools
             given = _tool_names(request)
-            added += [t for t in memory.definitions(fmt) if not given & _tool_names({"tools": [t]})]
+            added += [t for t in memory.definitions(fmt) if _tool_name(t) not in given]
         offer = bool(added)
         out = new
         if offer:

@@ -1,5 +1,6 @@
-"""Memory inside the model wrappers and the proxy: the memory tools, answered like
-``headroom_retrieve``, and recall into the newest user turn without busting the cache.
+"""Memory for one adapter (a model wrapper, the proxy, the LiteLLM callback): the memory
+tools, answered like ``headroom_retrieve``, and recall into the newest user turn without
+busting the cache.
 
 A wrapper sends the whole conversation again on every call, rebuilt from the app's own
 history, which never holds what was injected. So recall is kept per conversation: the
@@ -18,9 +19,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from headroom.ccr.results import Answered
+from headroom.memory.entry import MemoryEntry
+from headroom.memory.inject import inject, latest_user_text
+from headroom.memory.tools import MEMORY_TOOL_NAMES, answer_memory_call, memory_tool_definitions
 
 if TYPE_CHECKING:
-    from headroom.memory import Memory, MemoryEntry
+    from headroom.memory.store import Memory
 
 __all__ = ["MemoryTools"]
 
@@ -47,28 +51,18 @@ class MemoryTools:
         self._recalled: OrderedDict[str, list[MemoryEntry]] = OrderedDict()
         self._lock = threading.Lock()
 
-    @property
-    def names(self) -> frozenset[str]:
-        from headroom.memory import MEMORY_TOOL_NAMES
-
-        return MEMORY_TOOL_NAMES
+    names = MEMORY_TOOL_NAMES
 
     def definitions(self, fmt: str) -> list[dict[str, Any]]:
-        from headroom.memory import memory_tool_definitions
-
         return memory_tool_definitions(fmt)
 
     def answer(self, name: str, arguments: Any) -> Answered:
-        from headroom.memory import answer_memory_call
-
         text, is_error = answer_memory_call(name, arguments, self.memory, scope_ids=self.scope_ids)
         return Answered(text, is_error)
 
     def inject(self, messages: Sequence[Any], fmt: str) -> list[Any]:
         """``messages`` with recalled memories in their user turns: the same ones as before
         in turns seen before, a fresh search for the newest."""
-        from headroom.memory import inject, latest_user_text
-
         out = list(messages)
         if not self.recall:
             return out
